@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The daemon's configuration: one declarative table, loaded from YAML (libyaml) and --set overrides. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "resolverd/core/log.h"
+
+/** A list of owned strings. */
+struct config_strv {
+	char **v;  /**< owned array of owned strings */
+	size_t n;
+};
+
+/** policy.domains.<name> */
+struct config_domain {
+	char *name;             /**< lower-case domain */
+	struct config_strv keys; /**< hex Ed25519 public keys (validated: 64 hex digits) */
+};
+
+/** http.tokens.<name> */
+struct config_token {
+	char *name;               /**< the map key, for logs */
+	char *token;              /**< the bearer secret (>= 16 characters) */
+	struct config_strv scopes; /**< URI globs ('*' wildcard) this token may write */
+};
+
+/**
+ * The whole configuration. Every member is documented in etc/resolverd.yaml
+ * and schemas/config.schema.json; names below mirror the dotted option names.
+ */
+struct rd_config {
+	char *state_dir; /**< state_dir */
+	struct {
+		char *listen;                /**< dht.listen, ADDR:PORT (validated) */
+		uint32_t network;            /**< dht.network, overlay id */
+		struct config_strv bootstrap; /**< dht.bootstrap, HOST:PORT each */
+		unsigned get_timeout_ms;     /**< dht.get_timeout_ms, read deadline, 10..10000 */
+	} dht;
+	struct {
+		struct config_strv listen;   /**< http.listen, ADDR:PORT each */
+		unsigned threads;            /**< http.threads, 1..64 */
+		unsigned max_body;           /**< http.max_body, bytes, 256..1048576 */
+		unsigned max_connections;    /**< http.max_connections, 1..100000 */
+		unsigned max_connections_per_ip; /**< http.max_connections_per_ip, 1..100000 */
+		unsigned timeout_s;          /**< http.timeout_s, idle connection timeout, 1..3600 */
+		struct config_strv read_acl; /**< http.read_acl, CIDRs allowed to read */
+		struct config_token *tokens; /**< http.tokens.<name>.{token,scopes} */
+		size_t n_tokens;
+	} http;
+	struct {
+		struct config_strv listen;   /**< dns.listen, ADDR:PORT each */
+	} dns;
+	struct {
+		int default_mode;            /**< policy.default: 0 open, 1 keys (enum policy_mode) */
+		struct config_domain *domains; /**< policy.domains.<domain>.keys */
+		size_t n_domains;
+	} policy;
+	struct {
+		unsigned max_bindings;       /**< resolve.max_bindings, 1..1000 */
+		unsigned max_values_per_key; /**< resolve.max_values_per_key, 1..100000 */
+	} resolve;
+	struct {
+		unsigned default_expires;    /**< publish.default_expires, seconds, 1..max_expires */
+		unsigned max_expires;        /**< publish.max_expires, seconds, 1..31536000 */
+		unsigned max_publications;   /**< publish.max_publications, 1..1000000 */
+	} publish;
+	struct {
+		unsigned max_entries;        /**< cache.max_entries, 1..10000000 */
+		unsigned idle_s;             /**< cache.idle_s, seconds a key stays listened to unused, 1..86400 */
+	} cache;
+	struct {
+		enum log_level level;        /**< log.level */
+	} log;
+};
+
+/** Fill @p cfg with the built-in defaults (the same values as etc/resolverd.yaml). @return 0, -ENOMEM. */
+int config_init(struct rd_config *cfg);
+
+/** Release everything @p cfg owns. Safe after a failed config_init(). */
+void config_deinit(struct rd_config *cfg);
+
+/**
+ * Load @p path over the current contents of @p cfg (call config_init() first).
+ * Unknown keys, wrong types and out-of-range values are errors.
+ * @param[out] ret_error on failure, an owned message "FILE:LINE:COLUMN: reason".
+ * @return 0, -EINVAL (bad content), -errno (file cannot be read).
+ */
+int config_load(struct rd_config *cfg, const char *path, char **ret_error);
+
+/**
+ * Apply one override "dotted.key=value"; lists are comma-separated.
+ * Map keys may contain dots: "policy.domains.example.com.keys=HEX,HEX".
+ * @param[out] ret_error on failure, an owned message "--set KEY: reason".
+ * @return 0, -EINVAL.
+ */
+int config_set(struct rd_config *cfg, const char *assignment, char **ret_error);
+
+/**
+ * Cross-field checks run after all overrides (e.g. default_expires <= max_expires).
+ * @param[out] ret_error owned message on failure. @return 0, -EINVAL.
+ */
+int config_validate(const struct rd_config *cfg, char **ret_error);
+
+/**
+ * Parse a listening endpoint "a.b.c.d:PORT" or "[IPv6]:PORT" (numeric
+ * addresses only, PORT 1..65535), as found in dht.listen, http.listen and
+ * dns.listen. Pure function, any thread.
+ * @param[out] ret_ss the socket address (AF_INET or AF_INET6, port set).
+ * @param[out] ret_len the length of the address in @p ret_ss.
+ * @return 0, -EINVAL (malformed address or port out of range).
+ */
+int config_parse_endpoint(const char *text, struct sockaddr_storage *ret_ss, socklen_t *ret_len);
+
+/**
+ * Does @p sa fall inside @p cidr ("10.0.0.0/8", "::1/128", or a bare address
+ * meaning /32 or /128)? An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is
+ * compared as the IPv4 address it carries. Pure function, any thread.
+ * @param cidr borrowed, typically one entry of http.read_acl.
+ * @param sa borrowed; a family other than AF_INET/AF_INET6 never matches.
+ * @return 1 match, 0 no match, -EINVAL (@p cidr malformed or @p sa NULL).
+ */
+int config_cidr_match(const char *cidr, const struct sockaddr *sa);

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The REST API v1: routing and checks on handler threads, operations on the loop thread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "resolverd/http/http_req.h"
+#include "resolverd/http/problem.h"
+
+/** One path and the methods it takes. */
+struct route {
+	const char *path;
+	const char *allow; /**< the Allow header for 405 */
+	struct {
+		const char *method;
+		enum api_op op;
+		bool write; /**< needs a bearer token; otherwise the read ACL applies */
+	} m[3];
+};
+
+static const struct route routes[] = {
+	{"/healthz", "GET, HEAD", {{"GET", OP_HEALTH, false}}},
+	{"/v1/resolve", "GET, HEAD", {{"GET", OP_RESOLVE, false}}},
+	{"/v1/bindings", "GET, HEAD, POST, DELETE",
+	 {{"GET", OP_LIST, false}, {"POST", OP_PUBLISH, true}, {"DELETE", OP_UNPUBLISH, true}}},
+	{"/v1/records", "POST", {{"POST", OP_SUBMIT, true}}},
+	{"/v1/status", "GET, HEAD", {{"GET", OP_STATUS, false}}},
+	{"/metrics", "GET, HEAD", {{"GET", OP_METRICS, false}}},
+};
+
+static struct MHD_Response *fail(unsigned *ret_status, unsigned status, const char *slug,
+				 const char *detail, const char *field)
+{
+	*ret_status = status;
+	return problem_new(status, slug, detail, field);
+}
+
+static enum MHD_Result reply_problem(struct http_req *req, unsigned status, const char *slug,
+				     const char *detail, const char *field)
+{
+	return http_queue(req->conn, status, problem_new(status, slug, detail, field));
+}
+
+/* ---- handler thread: headers ------------------------------------------- */
+
+static const struct route *find_route(const char *url)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(url, routes[i].path) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+static struct MHD_Response *check_token(struct http_req *req, unsigned *ret_status)
+{
+	const char *auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+		const char *t = auth + 7;
+		while (*t == ' ')
+			t++;
+		req->token = tokens_find(req->srv->ctx.tokens, t);
+	}
+	if (req->token >= 0)
+		return NULL;
+	struct MHD_Response *r = fail(ret_status, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+				      auth ? "the bearer token is not valid" : "this request needs a bearer token",
+				      NULL);
+	if (r)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"resolverd\"");
+	return r;
+}
+
+static struct MHD_Response *check_body_headers(struct http_req *req, unsigned *ret_status)
+{
+	struct MHD_Connection *c = req->conn;
+	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = strlen("application/json");
+	if (!ctype || strncasecmp(ctype, "application/json", n) != 0 || (ctype[n] && ctype[n] != ';' && ctype[n] != ' '))
+		return fail(ret_status, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type",
+			    "the body must be application/json", NULL);
+	const char *clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (!clen && !te)
+		return fail(ret_status, MHD_HTTP_LENGTH_REQUIRED, "length-required",
+			    "send Content-Length (or a chunked body)", NULL);
+	if (clen && strtoull(clen, NULL, 10) > req->srv->ctx.cfg->http.max_body)
+		return fail(ret_status, MHD_HTTP_CONTENT_TOO_LARGE, "body-too-large",
+			    "the request body exceeds http.max_body", NULL);
+	return NULL;
+}
+
+struct MHD_Response *api_begin(struct http_req *req, const char *url, const char *method,
+			       unsigned *ret_status)
+{
+	const struct route *r = find_route(url);
+	if (!r)
+		return fail(ret_status, MHD_HTTP_NOT_FOUND, "not-found", "no such resource", NULL);
+	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	size_t i = 0;
+	while (i < 3 && r->m[i].method && strcmp(r->m[i].method, m) != 0)
+		i++;
+	if (i == 3 || !r->m[i].method) {
+		struct MHD_Response *resp = fail(ret_status, MHD_HTTP_METHOD_NOT_ALLOWED, "method-not-allowed",
+						 "this resource does not take that method", NULL);
+		if (resp)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+		return resp;
+	}
+	req->op = r->m[i].op;
+	if (!r->m[i].write) {
+		if (req->op != OP_HEALTH && !http_client_allowed(req->srv, req->conn))
+			return fail(ret_status, MHD_HTTP_FORBIDDEN, "forbidden",
+				    "the client address is not in http.read_acl", NULL);
+		return NULL;
+	}
+	struct MHD_Response *resp = check_token(req, ret_status);
+	if (!resp && strcmp(m, "POST") == 0)
+		resp = check_body_headers(req, ret_status);
+	return resp;
+}
+
+/* ---- handler thread: validation ---------------------------------------- */
+
+static const char *query(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Normalize @p uri into req->parts; queue a 400 naming @p field on failure. */
+static bool take_uri(struct http_req *req, const char *uri, const char *field, enum MHD_Result *ret)
+{
+	const char *why = "missing";
+	if (uri && *uri && uri_normalize(uri, &req->parts, &why) == 0)
+		return true;
+	char detail[160];
+	snprintf(detail, sizeof(detail), "%s: %s", field, uri && *uri ? why : "required");
+	*ret = reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field", detail, field);
+	return false;
+}
+
+static bool in_scope(struct http_req *req, const char *uri, enum MHD_Result *ret)
+{
+	if (tokens_allows(req->srv->ctx.tokens, req->token, uri))
+		return true;
+	*ret = reply_problem(req, MHD_HTTP_FORBIDDEN, "out-of-scope",
+			     "the token's scopes do not cover this URI", "uri");
+	return false;
+}
+
+static bool printable(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x21 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* A device URL: scheme ":" something, printable ASCII, within the record's limit. */
+static bool valid_contact(const char *s)
+{
+	if (!printable(s, RECORD_MAX_URI))
+		return false;
+	const char *p = s;
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return false;
+	while (*p && *p != ':') {
+		char ch = *p++;
+		if (!(ch == '+' || ch == '-' || ch == '.' || (ch >= '0' && ch <= '9') ||
+		      (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
+			return false;
+	}
+	return *p == ':' && p[1] != 0;
+}
+
+static char *default_instance(const char *contact)
+{
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	SHA256((const uint8_t *)contact, strlen(contact), d);
+	char *s = malloc(2 + 16 + 1);
+	if (s) {
+		strcpy(s, "c-");
+		for (int i = 0; i < 8; i++)
+			snprintf(s + 2 + 2 * i, 3, "%02x", d[i]);
+	}
+	return s;
+}
+
+static json_t *parse_body(struct http_req *req, enum MHD_Result *ret)
+{
+	json_error_t err;
+	json_t *o = req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
+	if (o && json_is_object(o))
+		return o;
+	char detail[200];
+	snprintf(detail, sizeof(detail), "the body is not a JSON object%s%s", o || !req->body ? "" : ": ",
+		 o || !req->body ? "" : err.text);
+	json_decref(o);
+	*ret = reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-json", detail, NULL);
+	return NULL;
+}
+
+static const char *unknown_member(json_t *o, const char *const *known)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		const char *const *it = known;
+		while (*it && strcmp(*it, k) != 0)
+			it++;
+		if (!*it)
+			return k;
+	}
+	return NULL;
+}
+
+/* Check the optional members of a publish body; on error set *ret_field. */
+static const char *publish_numbers(struct http_req *req, json_t *o, const char **ret_field)
+{
+	const struct rd_config *cfg = req->srv->ctx.cfg;
+	json_t *e = json_object_get(o, "expires"), *q = json_object_get(o, "q");
+	json_int_t secs = cfg->publish.default_expires;
+	if (e && (!json_is_integer(e) || (secs = json_integer_value(e)) < 1 ||
+		  secs > (json_int_t)cfg->publish.max_expires)) {
+		*ret_field = "expires";
+		return "expires: an integer number of seconds from 1 to publish.max_expires";
+	}
+	double qv = 1.0;
+	if (q && (!json_is_number(q) || (qv = json_number_value(q)) < 0.0 || qv > 1.0)) {
+		*ret_field = "q";
+		return "q: a number from 0 to 1";
+	}
+	req->expires = cache_now() + (uint64_t)secs;
+	req->q = (uint16_t)(qv * RECORD_Q_MAX + 0.5);
+	return NULL;
+}
+
+static const char *publish_strings(struct http_req *req, json_t *o, const char **ret_field)
+{
+	json_t *c = json_object_get(o, "contact"), *i = json_object_get(o, "instance");
+	if (!json_is_string(c) || !valid_contact(json_string_value(c))) {
+		*ret_field = "contact";
+		return c ? "contact: a URL (scheme:...) of printable ASCII, at most 512 bytes"
+			 : "contact: required";
+	}
+	if (i && (!json_is_string(i) || !printable(json_string_value(i), RECORD_MAX_INSTANCE))) {
+		*ret_field = "instance";
+		return "instance: 1 to 128 printable characters";
+	}
+	req->contact = strdup(json_string_value(c));
+	req->instance = i ? strdup(json_string_value(i)) : default_instance(req->contact ? req->contact : "");
+	if (!req->contact || !req->instance) {
+		*ret_field = NULL;
+		return "out of memory";
+	}
+	return NULL;
+}
+
+static enum MHD_Result finish_publish(struct http_req *req)
+{
+	static const char *const known[] = {"uri", "contact", "expires", "q", "instance", NULL};
+	enum MHD_Result ret = MHD_NO;
+	json_t *o = parse_body(req, &ret);
+	if (!o)
+		return ret;
+	const char *field = NULL, *why = NULL, *extra = unknown_member(o, known);
+	json_t *u = json_object_get(o, "uri");
+	char detail[160];
+	if (extra) {
+		snprintf(detail, sizeof(detail), "unknown member '%.100s'", extra);
+		why = detail;
+		field = extra;
+	} else if (u && !json_is_string(u)) {
+		why = "uri: must be a string";
+		field = "uri";
+	}
+	if (!why && !take_uri(req, u ? json_string_value(u) : NULL, "uri", &ret)) {
+		json_decref(o);
+		return ret;
+	}
+	if (!why)
+		why = publish_strings(req, o, &field);
+	if (!why)
+		why = publish_numbers(req, o, &field);
+	json_decref(o);
+	if (why)
+		return reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field", why, field);
+	if (!in_scope(req, req->parts.uri, &ret))
+		return ret;
+	return http_req_suspend(req);
+}
+
+static enum MHD_Result finish_unpublish(struct http_req *req)
+{
+	enum MHD_Result ret = MHD_NO;
+	if (!take_uri(req, query(req, "uri"), "uri", &ret))
+		return ret;
+	const char *inst = query(req, "instance");
+	if (!inst || !printable(inst, RECORD_MAX_INSTANCE))
+		return reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field",
+				     "instance: 1 to 128 printable characters", "instance");
+	if (!in_scope(req, req->parts.uri, &ret))
+		return ret;
+	if (!(req->instance = strdup(inst)))
+		return MHD_NO;
+	return http_req_suspend(req);
+}
+
+static int base64_decode(const char *in, uint8_t **ret, size_t *ret_len)
+{
+	size_t n = strlen(in);
+	if (n == 0 || n % 4 != 0 || n > 4 * ((RECORD_MAX_SIZE + 2) / 3))
+		return -EINVAL;
+	uint8_t *out = malloc(n / 4 * 3 + 1);
+	if (!out)
+		return -ENOMEM;
+	int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
+	if (len < 0) {
+		free(out);
+		return -EINVAL;
+	}
+	len -= (in[n - 1] == '=') + (in[n - 2] == '=');
+	*ret = out;
+	*ret_len = (size_t)len;
+	return 0;
+}
+
+static enum MHD_Result finish_submit(struct http_req *req)
+{
+	static const char *const known[] = {"record", NULL};
+	enum MHD_Result ret = MHD_NO;
+	json_t *o = parse_body(req, &ret);
+	if (!o)
+		return ret;
+	json_t *r = json_object_get(o, "record");
+	const char *extra = unknown_member(o, known);
+	int rc = !extra && json_is_string(r) ? base64_decode(json_string_value(r), &req->wire, &req->wire_len)
+					     : -EINVAL;
+	json_decref(o);
+	if (rc < 0)
+		return reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field",
+				     "record: the standard base64 of one signed record", "record");
+	struct record *rec = NULL;
+	rc = record_decode(req->wire, req->wire_len, &rec);
+	if (rc < 0)
+		return reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-record",
+				     rc == -EKEYREJECTED ? "record: the signature does not verify"
+							 : "record: not a valid format v1 record",
+				     "record");
+	bool ok = in_scope(req, rec->uri, &ret);
+	record_free(rec);
+	return ok ? http_req_suspend(req) : ret;
+}
+
+static enum MHD_Result finish_resolve(struct http_req *req)
+{
+	enum MHD_Result ret = MHD_NO;
+	if (!take_uri(req, query(req, "uri"), "uri", &ret))
+		return ret;
+	if (answers_try_serve(&req->srv->answers, req->conn, req->parts.uri, cache_now()))
+		return MHD_YES;
+	return http_req_suspend(req);
+}
+
+enum MHD_Result api_finish(struct http_req *req)
+{
+	switch (req->op) {
+	case OP_HEALTH:
+		return http_queue(req->conn, MHD_HTTP_OK, json_response_new(json_pack("{s:s}", "status", "ok")));
+	case OP_RESOLVE:
+		return finish_resolve(req);
+	case OP_PUBLISH:
+		return finish_publish(req);
+	case OP_UNPUBLISH:
+		return finish_unpublish(req);
+	case OP_SUBMIT:
+		return finish_submit(req);
+	case OP_LIST:
+	case OP_STATUS:
+	case OP_METRICS:
+		return http_req_suspend(req);
+	case OP_NONE:
+		break;
+	}
+	return MHD_NO;
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The HTTP front end: libmicrohttpd servers for the REST API, bridged to the loop thread. */
+#include "resolverd/http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "resolverd/core/log.h"
+#include "resolverd/http/http_req.h"
+#include "resolverd/http/problem.h"
+
+static const char *const SUBSYS = "http";
+
+/* ---- ACL ---------------------------------------------------------------- */
+
+static int acl_parse(const char *text, struct acl_entry *ret)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = 0;
+	struct acl_entry e = {0};
+	if (inet_pton(AF_INET, buf, e.addr) == 1) {
+		e.family = AF_INET;
+		e.prefix = 32;
+	} else if (inet_pton(AF_INET6, buf, e.addr) == 1) {
+		e.family = AF_INET6;
+		e.prefix = 128;
+	} else {
+		return -EINVAL;
+	}
+	if (slash) {
+		char *end = NULL;
+		unsigned long p = strtoul(slash, &end, 10);
+		if (*slash == 0 || *end != 0 || p > e.prefix)
+			return -EINVAL;
+		e.prefix = (unsigned)p;
+	}
+	*ret = e;
+	return 0;
+}
+
+static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned bytes = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, bytes) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[bytes] & mask) == (b[bytes] & mask);
+}
+
+bool http_client_allowed(const struct http_server *srv, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!info || !info->client_addr)
+		return false;
+	const struct sockaddr *sa = info->client_addr;
+	const uint8_t *addr = NULL;
+	int family = sa->sa_family;
+	uint8_t mapped[4];
+	if (family == AF_INET) {
+		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		addr = a6->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(mapped, a6->s6_addr + 12, 4);
+			addr = mapped;
+			family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < srv->n_acl; i++)
+		if (srv->acl[i].family == family && prefix_match(srv->acl[i].addr, addr, srv->acl[i].prefix))
+			return true;
+	return false;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp)
+{
+	if (!resp)
+		return MHD_NO;
+	enum MHD_Result rc = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+enum MHD_Result http_req_suspend(struct http_req *req)
+{
+	struct http_server *srv = req->srv;
+	if (atomic_load(&srv->stopping))
+		return http_queue(req->conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  problem_new(MHD_HTTP_SERVICE_UNAVAILABLE, "shutting-down",
+					      "the node is shutting down", NULL));
+	req->state = REQ_SUSPENDED;
+	req->job.fn = api_run;
+	atomic_fetch_add(&srv->in_flight, 1);
+	/* Suspend before posting: the loop may resume the connection at once. */
+	MHD_suspend_connection(req->conn);
+	loop_post(srv->ctx.loop, &req->job);
+	return MHD_YES;
+}
+
+void http_req_complete(struct http_req *req, unsigned status, struct MHD_Response *resp)
+{
+	req->status = status;
+	req->resp = resp;
+	req->state = REQ_RESUMED;
+	MHD_resume_connection(req->conn);
+}
+
+static enum MHD_Result send_resumed(struct http_req *req)
+{
+	struct MHD_Response *resp = req->resp;
+	req->resp = NULL;
+	enum MHD_Result rc = resp ? MHD_queue_response(req->conn, req->status, resp) : MHD_NO;
+	if (resp)
+		MHD_destroy_response(resp);
+	atomic_fetch_sub(&req->srv->in_flight, 1);
+	return rc;
+}
+
+static int body_append(struct http_req *req, const char *data, size_t len)
+{
+	size_t max = req->srv->ctx.cfg->http.max_body;
+	if (req->body_len + len > max)
+		return -EMSGSIZE;
+	char *b = realloc(req->body, req->body_len + len + 1);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b + req->body_len, data, len);
+	req->body_len += len;
+	b[req->body_len] = 0;
+	req->body = b;
+	return 0;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+				 const char *method, const char *version, const char *upload_data,
+				 size_t *upload_size, void **con_cls)
+{
+	struct http_req *req = *con_cls;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		req->srv = cls;
+		req->conn = conn;
+		req->token = -1;
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (req->state == REQ_RESUMED)
+		return send_resumed(req);
+	if (req->state == REQ_HEADERS) {
+		req->state = REQ_BODY;
+		unsigned status = 0;
+		struct MHD_Response *early = api_begin(req, url, method, &status);
+		if (early)
+			return http_queue(conn, status, early);
+	}
+	if (*upload_size) {
+		int rc = body_append(req, upload_data, *upload_size);
+		*upload_size = 0;
+		if (rc == -EMSGSIZE)
+			return http_queue(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+					  problem_new(MHD_HTTP_CONTENT_TOO_LARGE, "body-too-large",
+						      "the request body exceeds http.max_body", NULL));
+		return rc < 0 ? MHD_NO : MHD_YES;
+	}
+	return api_finish(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_req *req = *con_cls;
+	if (!req)
+		return;
+	if (req->resp) {
+		/* Resumed but never sent: the connection died first. */
+		MHD_destroy_response(req->resp);
+		atomic_fetch_sub(&req->srv->in_flight, 1);
+	}
+	free(req->body);
+	free(req->instance);
+	free(req->contact);
+	free(req->wire);
+	uri_parts_deinit(&req->parts);
+	free(req);
+	*con_cls = NULL;
+}
+
+/* ---- server -------------------------------------------------------------- */
+
+static void on_sweep(uv_timer_t *timer)
+{
+	struct http_server *srv = timer->data;
+	answers_sweep(&srv->answers, cache_now());
+}
+
+void http_on_cache_change(void *ud, const struct cache_view *view)
+{
+	struct http_server *srv = ud;
+	answers_update(&srv->answers, view);
+}
+
+static int start_daemon(struct http_server *srv, const char *listen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	int rc = config_parse_endpoint(listen, &ss, &len);
+	if (rc < 0)
+		return rc;
+	const struct rd_config *cfg = srv->ctx.cfg;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	struct MHD_Daemon *d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_access, srv,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http.threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->http.max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->http.max_connections_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->http.timeout_s,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	if (!d) {
+		log_error(SUBSYS, "cannot listen on %s", listen);
+		return -EADDRINUSE;
+	}
+	srv->daemons[srv->n_daemons++] = d;
+	log_info(SUBSYS, "listening on http://%s", listen);
+	return 0;
+}
+
+static int parse_acl(struct http_server *srv)
+{
+	const struct config_strv *acl = &srv->ctx.cfg->http.read_acl;
+	srv->acl = calloc(acl->n + 1, sizeof(*srv->acl));
+	if (!srv->acl)
+		return -ENOMEM;
+	for (size_t i = 0; i < acl->n; i++) {
+		if (acl_parse(acl->v[i], &srv->acl[i]) < 0) {
+			log_error(SUBSYS, "http.read_acl: bad entry '%s'", acl->v[i]);
+			return -EINVAL;
+		}
+	}
+	srv->n_acl = acl->n;
+	return 0;
+}
+
+int http_start(const struct http_ctx *ctx, struct http_server **ret)
+{
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->ctx = *ctx;
+	atomic_init(&srv->stopping, false);
+	atomic_init(&srv->in_flight, 0);
+	int rc = answers_init(&srv->answers);
+	if (rc < 0) {
+		free(srv);
+		return rc;
+	}
+	uv_timer_init(&ctx->loop->uv, &srv->sweep);
+	srv->sweep.data = srv;
+	uv_timer_start(&srv->sweep, on_sweep, 1000, 1000);
+	srv->daemons = calloc(ctx->cfg->http.listen.n + 1, sizeof(*srv->daemons));
+	if (!srv->daemons) {
+		rc = -ENOMEM;
+		goto out_stop;
+	}
+	if ((rc = parse_acl(srv)) < 0)
+		goto out_stop;
+	for (size_t i = 0; i < ctx->cfg->http.listen.n; i++)
+		if ((rc = start_daemon(srv, ctx->cfg->http.listen.v[i])) < 0)
+			goto out_stop;
+	*ret = srv;
+	return 0;
+
+out_stop:
+	http_stop(srv);
+	return rc;
+}
+
+static void on_server_closed(uv_handle_t *handle)
+{
+	struct http_server *srv = handle->data;
+	answers_deinit(&srv->answers);
+	free(srv->daemons);
+	free(srv->acl);
+	free(srv);
+}
+
+void http_stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	atomic_store(&srv->stopping, true);
+	cache_fail_waiters(srv->ctx.cache);
+	/* Let the handler threads send what the loop has answered (bounded wait). */
+	for (int i = 0; i < 200 && atomic_load(&srv->in_flight) > 0; i++) {
+		loop_run_jobs(srv->ctx.loop);
+		usleep(10 * 1000);
+	}
+	if (atomic_load(&srv->in_flight) > 0)
+		log_warn(SUBSYS, "%d requests still in flight at shutdown", atomic_load(&srv->in_flight));
+	for (size_t i = 0; i < srv->n_daemons; i++)
+		MHD_stop_daemon(srv->daemons[i]);
+	srv->n_daemons = 0;
+	uv_close((uv_handle_t *)&srv->sweep, on_server_closed);
+}

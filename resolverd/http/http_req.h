@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Internal to the HTTP front end: the server, per-request state and the answers table. */
+#pragma once
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "resolverd/core/map.h"
+#include "resolverd/core/uri.h"
+#include "resolverd/http/http.h"
+
+/** One parsed http.read_acl entry. */
+struct acl_entry {
+	int family;        /**< AF_INET or AF_INET6 */
+	uint8_t addr[16];  /**< network address */
+	unsigned prefix;   /**< prefix length in bits */
+};
+
+/**
+ * Precomputed resolve answers, read by handler threads under the read lock,
+ * written by the loop thread under the write lock.
+ */
+struct answers {
+	pthread_rwlock_t lock;
+	struct map map; /**< uri -> struct answer */
+};
+
+struct http_server {
+	struct http_ctx ctx;            /**< borrowed daemon parts */
+	struct MHD_Daemon **daemons;    /**< owned, one per http.listen */
+	size_t n_daemons;
+	struct acl_entry *acl;          /**< owned */
+	size_t n_acl;
+	atomic_bool stopping;           /**< set by http_stop(): new work gets 503 */
+	atomic_int in_flight;           /**< requests suspended or resumed but not yet answered */
+	struct answers answers;
+	uv_timer_t sweep;               /**< drops answers older than a second */
+};
+
+/** Which API operation a request is. */
+enum api_op {
+	OP_NONE = 0,
+	OP_HEALTH,
+	OP_RESOLVE,
+	OP_PUBLISH,
+	OP_UNPUBLISH,
+	OP_LIST,
+	OP_SUBMIT,
+	OP_STATUS,
+	OP_METRICS,
+};
+
+enum req_state {
+	REQ_HEADERS = 0, /**< first call seen: headers only */
+	REQ_BODY,        /**< checked, reading the body */
+	REQ_SUSPENDED,   /**< posted to the loop */
+	REQ_RESUMED,     /**< the loop set resp; queue it on the next call */
+};
+
+/** Per-request state, owned by MHD's connection (freed in the completion callback). */
+struct http_req {
+	struct loop_job job;         /**< posted to the loop (first member) */
+	struct http_server *srv;     /**< borrowed */
+	struct MHD_Connection *conn; /**< borrowed */
+	enum req_state state;
+	enum api_op op;
+	int token;                   /**< index into tokens, or -1 */
+	char *body;                  /**< owned, NUL-terminated */
+	size_t body_len;
+	struct uri_parts parts;      /**< owned: normalized uri of the request */
+	char *instance;              /**< owned */
+	char *contact;               /**< owned */
+	uint16_t q;
+	uint64_t expires;            /**< absolute, unix seconds */
+	uint8_t *wire;               /**< owned: a submitted record */
+	size_t wire_len;
+	unsigned status;             /**< status of resp */
+	struct MHD_Response *resp;   /**< owned reference, set when done */
+};
+
+/* http.c */
+/** Loop thread: the response is ready; wake the connection. */
+void http_req_complete(struct http_req *req, unsigned status, struct MHD_Response *resp);
+/** Handler thread: hand the request to the loop. */
+enum MHD_Result http_req_suspend(struct http_req *req);
+/** Handler thread: queue a response now and drop our reference. */
+enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp);
+/** Handler thread: is the client inside http.read_acl? */
+bool http_client_allowed(const struct http_server *srv, struct MHD_Connection *conn);
+
+/* api.c */
+/** Handler thread, after the headers: route, method, ACL, auth and length checks. NULL to go on. */
+struct MHD_Response *api_begin(struct http_req *req, const char *url, const char *method,
+			       unsigned *ret_status);
+/** Handler thread, after the body: validate and answer, or suspend. */
+enum MHD_Result api_finish(struct http_req *req);
+/** Loop thread: the job of a suspended request. */
+void api_run(struct loop_job *job, bool cancelled);
+
+/* answers.c */
+int answers_init(struct answers *a);
+void answers_deinit(struct answers *a);
+/** Handler thread: queue the precomputed answer of @p uri if it is from this second. */
+bool answers_try_serve(struct answers *a, struct MHD_Connection *conn, const char *uri, uint64_t now);
+/** Loop thread: replace the answer of view->uri. */
+void answers_update(struct answers *a, const struct cache_view *view);
+/** Loop thread: drop answers rendered before @p now. */
+void answers_sweep(struct answers *a, uint64_t now);
+/** Any thread: the resolve response for @p view (200 JSON or 404 problem). */
+struct MHD_Response *answers_render(const struct cache_view *view, unsigned *ret_status);
+/** Any thread: a binding as a JSON object (the shape of POST /v1/bindings' 201). */
+json_t *answers_binding_json(const struct record *rec, uint64_t now, bool full);
