@@ -148,39 +148,64 @@ static int body_append(struct http_req *req, const char *data, size_t len)
 	return 0;
 }
 
+static bool has_body(struct MHD_Connection *conn)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) ||
+	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/* First call, headers only. A refusal of a request with a body must be queued
+ * now, before MHD reads the body; one without a body waits for the second
+ * call so that the connection stays alive. */
+static enum MHD_Result begin(struct http_server *srv, struct MHD_Connection *conn, const char *url,
+			     const char *method, void **con_cls)
+{
+	struct http_req *req = calloc(1, sizeof(*req));
+	if (!req)
+		return MHD_NO;
+	req->srv = srv;
+	req->conn = conn;
+	req->token = -1;
+	req->state = REQ_BODY;
+	*con_cls = req;
+	req->early = api_begin(req, url, method, &req->early_status);
+	if (req->early && has_body(conn)) {
+		struct MHD_Response *r = req->early;
+		req->early = NULL;
+		return http_queue(conn, req->early_status, r);
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version, const char *upload_data,
 				 size_t *upload_size, void **con_cls)
 {
 	struct http_req *req = *con_cls;
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
-			return MHD_NO;
-		req->srv = cls;
-		req->conn = conn;
-		req->token = -1;
-		*con_cls = req;
-		return MHD_YES;
-	}
+	if (!req)
+		return begin(cls, conn, url, method, con_cls);
 	if (req->state == REQ_RESUMED)
 		return send_resumed(req);
-	if (req->state == REQ_HEADERS) {
-		req->state = REQ_BODY;
-		unsigned status = 0;
-		struct MHD_Response *early = api_begin(req, url, method, &status);
-		if (early)
-			return http_queue(conn, status, early);
+	if (req->early) {
+		struct MHD_Response *r = req->early;
+		req->early = NULL;
+		return http_queue(conn, req->early_status, r);
 	}
 	if (*upload_size) {
-		int rc = body_append(req, upload_data, *upload_size);
+		size_t n = *upload_size;
 		*upload_size = 0;
-		if (rc == -EMSGSIZE)
-			return http_queue(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-					  problem_new(MHD_HTTP_CONTENT_TOO_LARGE, "body-too-large",
-						      "the request body exceeds http.max_body", NULL));
-		return rc < 0 ? MHD_NO : MHD_YES;
+		if (req->discarded || body_append(req, upload_data, n) == -EMSGSIZE) {
+			/* Chunked and over the cap: drop it, answer 413 at the end,
+			 * and give up on clients that go on and on. */
+			req->discarded += n;
+			return req->discarded > 16 * (size_t)req->srv->ctx.cfg->http.max_body ? MHD_NO : MHD_YES;
+		}
+		return req->body ? MHD_YES : MHD_NO;
 	}
+	if (req->discarded)
+		return http_queue(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+				  problem_new(MHD_HTTP_CONTENT_TOO_LARGE, "body-too-large",
+					      "the request body exceeds http.max_body", NULL));
 	return api_finish(req);
 }
 
@@ -190,6 +215,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_req *req = *con_cls;
 	if (!req)
 		return;
+	if (req->early)
+		MHD_destroy_response(req->early);
 	if (req->resp) {
 		/* Resumed but never sent: the connection died first. */
 		MHD_destroy_response(req->resp);

@@ -55,8 +55,7 @@ enum api_op {
 };
 
 enum req_state {
-	REQ_HEADERS = 0, /**< first call seen: headers only */
-	REQ_BODY,        /**< checked, reading the body */
+	REQ_BODY = 0,    /**< headers checked, reading the body */
 	REQ_SUSPENDED,   /**< posted to the loop */
 	REQ_RESUMED,     /**< the loop set resp; queue it on the next call */
 };
@@ -71,6 +70,9 @@ struct http_req {
 	int token;                   /**< index into tokens, or -1 */
 	char *body;                  /**< owned, NUL-terminated */
 	size_t body_len;
+	size_t discarded;            /**< body bytes dropped after http.max_body */
+	unsigned early_status;       /**< status of early, if set */
+	struct MHD_Response *early;  /**< owned: a refusal decided from the headers */
 	struct uri_parts parts;      /**< owned: normalized uri of the request */
 	char *instance;              /**< owned */
 	char *contact;               /**< owned */

@@ -103,7 +103,9 @@ static void on_timer(uv_timer_t *t)
 		put_all(c);
 		uv_timer_start(&c->timer, on_timer, 2000, 0);
 	} else {
+		/* The loop's own async handle keeps uv_run() going: stop explicitly. */
 		uv_close((uv_handle_t *)&c->timer, NULL);
+		uv_stop(&c->loop.uv);
 	}
 }
 
