@@ -262,6 +262,6 @@ def main():
     import __main__
     suite = unittest.defaultTestLoader.loadTestsFromModule(__main__)
     result = unittest.TextTestRunner(verbosity=2).run(suite)
-    failed = len(result.failures) + len(result.errors)
-    print("%d passed, %d failed" % (result.testsRun - failed - len(result.skipped), failed))
+    failed = len(result.failures) + len(result.errors) + len(result.skipped)
+    print("%d passed, %d failed" % (max(0, result.testsRun - failed), failed))
     sys.exit(0 if result.wasSuccessful() and not result.skipped else 1)
