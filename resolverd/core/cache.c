@@ -3,6 +3,7 @@
 #include "resolverd/core/cache.h"
 
 #include <errno.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,6 +60,7 @@ struct cache {
 	const struct record **scratch; /**< merge input/output, grown as needed */
 	size_t scratch_cap;
 	struct cache_stats stats;
+	uint64_t last_sweep;           /**< unix second of the previous sweep */
 };
 
 uint64_t cache_now(void)
@@ -172,22 +174,34 @@ static void remove_held(struct cache_entry *e, size_t i)
 	e->held[i] = e->held[--e->n_held];
 }
 
-/* Make room in a full entry: drop expired and superseded records first. */
-static void compact(struct cache_entry *e, uint64_t now)
+/*
+ * An entry keeps one record per device: the newest, even once expired, so
+ * that an older record still lingering in the DHT (OpenDHT keeps a value up
+ * to ten minutes after its last announce) can never come back. Expired
+ * winners are dropped after that window, or sooner when the entry is full.
+ */
+#define LINGER_S (11 * 60)
+
+static void compact(struct cache_entry *e, uint64_t now, bool full)
 {
 	for (size_t i = 0; i < e->n_held;) {
-		const struct record *r = e->held[i].rec;
-		bool stale = r->expires <= now;
-		for (size_t j = 0; !stale && j < e->n_held; j++) {
-			const struct record *o = e->held[j].rec;
-			stale = j != i && o->seq > r->seq && strcmp(o->instance, r->instance) == 0 &&
-				memcmp(o->publisher, r->publisher, KEYS_PUB_LEN) == 0;
-		}
-		if (stale)
+		uint64_t exp = e->held[i].rec->expires;
+		if (exp + LINGER_S <= now || (full && exp <= now))
 			remove_held(e, i);
 		else
 			i++;
 	}
+}
+
+static ssize_t find_device(const struct cache_entry *e, const struct record *rec)
+{
+	for (size_t i = 0; i < e->n_held; i++) {
+		const struct record *o = e->held[i].rec;
+		if (memcmp(o->publisher, rec->publisher, KEYS_PUB_LEN) == 0 &&
+		    strcmp(o->instance, rec->instance) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
 }
 
 static bool already_held(const struct cache_entry *e, uint64_t wire_id)
@@ -223,18 +237,28 @@ static bool admit(struct cache *c, struct cache_entry *e, uint64_t dht_id, const
 		c->stats.dropped_policy++;
 		goto out_free;
 	}
-	if (rec->expires <= now) {
+	ssize_t dev = find_device(e, rec);
+	if (dev >= 0 && !merge_supersedes(rec, e->held[dev].rec))
+		goto out_free; /* an older version of a device we know: nothing new */
+	if (dev < 0 && rec->expires <= now) {
 		c->stats.dropped_expired++;
 		goto out_free;
 	}
+	struct held h = {.rec = rec, .dht_id = dht_id, .wire_id = wire_id};
+	c->stats.accepted++;
+	if (dev >= 0) {
+		record_free(e->held[dev].rec);
+		e->held[dev] = h;
+		return true;
+	}
 	if (e->n_held >= c->conf.max_values_per_key)
-		compact(e, now);
+		compact(e, now, true);
 	if (e->n_held >= c->conf.max_values_per_key) {
+		c->stats.accepted--;
 		c->stats.dropped_overflow++;
 		goto out_free;
 	}
-	e->held[e->n_held++] = (struct held){.rec = rec, .dht_id = dht_id, .wire_id = wire_id};
-	c->stats.accepted++;
+	e->held[e->n_held++] = h;
 	return true;
 
 out_free:
@@ -397,6 +421,8 @@ static void on_sweep(uv_timer_t *timer)
 	struct cache *c = timer->data;
 	uint64_t now = cache_now(), now_ms = uv_now(&c->loop->uv);
 	uint64_t idle_ms = (uint64_t)c->conf.idle_s * 1000;
+	if (c->last_sweep == 0)
+		c->last_sweep = now - 1;
 	size_t cursor = 0;
 	struct map_node *n = map_next(&c->entries, &cursor, NULL);
 	while (n) {
@@ -405,20 +431,19 @@ static void on_sweep(uv_timer_t *timer)
 		if (!e->waiters && now_ms - e->last_used_ms >= idle_ms) {
 			entry_drop(c, e);
 		} else {
+			/* A record that expired since the last sweep changes the view. */
 			bool changed = false;
-			for (size_t i = 0; i < e->n_held;) {
-				if (e->held[i].rec->expires <= now) {
-					remove_held(e, i);
-					changed = true;
-				} else {
-					i++;
-				}
+			for (size_t i = 0; i < e->n_held; i++) {
+				uint64_t exp = e->held[i].rec->expires;
+				changed |= exp <= now && exp > c->last_sweep;
 			}
+			compact(e, now, false);
 			if (changed)
 				notify(c, e);
 		}
 		n = next;
 	}
+	c->last_sweep = now;
 }
 
 struct cache *cache_new(struct rd_loop *loop, struct overlay *ov, const struct policy *policy,

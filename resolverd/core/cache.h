@@ -15,8 +15,11 @@
 /*
  * DESIGN
  * The cache owns one entry per normalized URI that someone asked for. An
- * entry holds every value seen at the URI's DHT key that decoded, verified,
- * passed policy and was not expired: never an unverified record. On first
+ * entry holds, per device (publisher, instance), the newest record seen at
+ * the URI's DHT key that decoded, verified and passed policy: never an
+ * unverified record. The newest record is kept even once expired (for as
+ * long as the DHT may still hold the versions it superseded), so old
+ * versions never come back. On first
  * use an entry starts an OpenDHT get and a listen, and a deadline timer;
  * the entry becomes ready when the get is done or the deadline fires,
  * whichever is first, so a dead peer never delays an answer past
@@ -35,7 +38,7 @@ struct cache_stats {
 	uint64_t dropped_malformed; /**< values that were not canonical records */
 	uint64_t dropped_signature; /**< values whose signature did not verify */
 	uint64_t dropped_policy;    /**< verified records refused by policy */
-	uint64_t dropped_expired;   /**< records that arrived expired */
+	uint64_t dropped_expired;   /**< records that arrived expired and superseded nothing */
 	uint64_t dropped_overflow;  /**< records refused because the key was full */
 	uint64_t dropped_name;      /**< records stored under another name's key */
 	size_t entries;             /**< live entries */

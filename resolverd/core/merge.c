@@ -39,6 +39,13 @@ static int cmp_by_device(const void *pa, const void *pb)
 	return -cmp_wire(a, b);
 }
 
+bool merge_supersedes(const struct record *a, const struct record *b)
+{
+	if (a->seq != b->seq)
+		return a->seq > b->seq;
+	return cmp_wire(a, b) > 0;
+}
+
 /** Best binding first: q descending, expires descending, then instance, then publisher. */
 static int cmp_by_preference(const void *pa, const void *pb)
 {
@@ -58,23 +65,24 @@ size_t merge_bindings(const struct record *const *in, size_t n, uint64_t now, si
 		      const struct record **out)
 {
 	const struct record *prev = NULL;
-	size_t live = 0;
 	size_t kept = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (in[i]->expires > now)
-			out[live++] = in[i];
-	}
-	if (live == 0)
+	if (n == 0)
 		return 0;
-	qsort(out, live, sizeof(*out), cmp_by_device);
-	/* The first record of each device is its winner; kept <= i, so compacting in place is safe. */
-	for (size_t i = 0; i < live; i++) {
+	memcpy(out, in, n * sizeof(*out));
+	qsort(out, n, sizeof(*out), cmp_by_device);
+	/*
+	 * The first record of each device is its winner, expired or not: a newer
+	 * record always supersedes an older one, so a superseded binding that
+	 * lingers in the DHT can never come back once its successor expires.
+	 * kept <= i, so compacting in place is safe.
+	 */
+	for (size_t i = 0; i < n; i++) {
 		const struct record *r = out[i];
 		bool winner = prev == NULL || cmp_device(prev, r) != 0;
 
 		prev = r;
-		if (winner && !r->tombstone)
+		if (winner && !r->tombstone && r->expires > now)
 			out[kept++] = r;
 	}
 	qsort(out, kept, sizeof(*out), cmp_by_preference);

@@ -130,16 +130,28 @@ Test(merge, newer_binding_beats_an_older_tombstone)
 	cr_assert_eq(out[0], &recs[1]);
 }
 
-Test(merge, expired_tombstone_no_longer_hides_older_bindings)
+Test(merge, expired_tombstone_still_hides_older_bindings)
 {
 	const struct record recs[] = {
 		rec(1, "a", 1, 500, NOW + 10, "a1"),
 		tomb(1, "a", 2, NOW),
+		rec(1, "b", 1, 500, NOW + 10, "b1"),
+	};
+	const struct record *out[3];
+
+	cr_assert_eq(run(recs, 3, 10, out), 1, "the newest record decides, even once expired");
+	cr_assert_eq(out[0], &recs[2]);
+}
+
+Test(merge, expired_newer_binding_hides_an_older_live_one)
+{
+	const struct record recs[] = {
+		rec(1, "a", 2, 500, NOW - 1, "a2"),
+		rec(1, "a", 1, 500, NOW + 3600, "a1"),
 	};
 	const struct record *out[2];
 
-	cr_assert_eq(run(recs, 2, 10, out), 1, "expired records are dropped before the seq rule");
-	cr_assert_eq(out[0], &recs[0]);
+	cr_assert_eq(run(recs, 2, 10, out), 0, "a re-registration with a shorter lifetime ends the device");
 }
 
 Test(merge, same_instance_of_other_publisher_is_independent)

@@ -1,0 +1,1661 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The configuration: one declarative option table drives YAML loading, --set, defaults, bounds, copy and free. */
+
+/*
+ * DESIGN
+ *
+ * Every option is one row of options[]: its dotted name, its kind (string,
+ * unsigned integer, enum, list of strings), where it lives in struct
+ * rd_config, its bounds or item check, and its default written as --set text.
+ * Everything else is generic code over that table:
+ *
+ *  - config_init() applies each row's default through the --set code path, so
+ *    the defaults obey the same checks and bounds as user input.
+ *  - config_set() finds the row by its dotted name and applies the text.
+ *  - config_load() walks libyaml events. The table says whether a key is a
+ *    section, a map entry or an option; every event it does not expect is an
+ *    error at that event's mark. So nesting never goes deeper than the table
+ *    (five levels) whatever the input, and an alias is refused, never
+ *    expanded.
+ *  - The maps (policy.domains, http.tokens) are rows whose name holds one '*'
+ *    segment: the entry's name, which may contain dots. A struct map_desc
+ *    says where the entry array lives; the rows say what an entry holds.
+ *  - config_deinit() and the deep copy behind config_load() walk the table too,
+ *    so a new option needs a struct member and a row, nothing else.
+ *
+ * Error reasons are built without the option name ("0 is out of range
+ * 1..64"); the caller prefixes "FILE:LINE:COLUMN: NAME: " or "--set KEY: ".
+ * User text is echoed only through echo_of(): printable and truncated. Token
+ * secrets are never echoed.
+ *
+ * config_load() is transactional: it fills a deep copy and swaps it in only on
+ * success, so a failed load changes nothing and leaks nothing. A file sets
+ * only what it names: a list it names is replaced whole, a map entry it names
+ * is created or updated field by field, other entries stay. config_set()
+ * checks the whole value before it stores anything.
+ *
+ * Threads: none here. The caller owns its struct rd_config.
+ * config_parse_endpoint() and config_cidr_match() are pure and may be called
+ * from any thread.
+ */
+
+#include "resolverd/config/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "resolverd/core/keys.h"
+#include "resolverd/core/policy.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/** Largest configuration file read, in bytes: a real one is a few KiB. */
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
+/** Most entries one map (policy.domains, http.tokens) may hold. */
+#define CONFIG_MAX_MAP_ENTRIES 1024
+/** Shortest accepted bearer token. */
+#define TOKEN_MIN_LEN 16
+/** Longest http.tokens entry name. */
+#define TOKEN_NAME_MAX 64
+/** Longest DNS name, without the trailing dot. */
+#define HOSTNAME_MAX 253
+/** Longest DNS label. */
+#define LABEL_MAX 63
+/** How much user text an error message echoes before "...". */
+#define ECHO_MAX 64
+
+/* Enum options store the index of the name; these tie the names to the enums. */
+_Static_assert(sizeof(enum log_level) == sizeof(int), "log.level is stored as an int");
+_Static_assert(LOG_LEVEL_ERROR == 0 && LOG_LEVEL_WARN == 1 && LOG_LEVEL_INFO == 2 && LOG_LEVEL_DEBUG == 3,
+	       "log_level_names follows enum log_level");
+_Static_assert(POLICY_OPEN == 0 && POLICY_KEYS == 1, "policy_mode_names follows enum policy_mode");
+_Static_assert(sizeof(uint32_t) == sizeof(unsigned), "dht.network is stored as an unsigned");
+
+/* ------------------------------------------------------------------------- */
+/* Small helpers: characters, messages, string vectors.                      */
+/* ------------------------------------------------------------------------- */
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_alnum(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_hex(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/** Printable ASCII other than space. */
+static bool is_graph(char c)
+{
+	return c > ' ' && c < 0x7f;
+}
+
+static void lower_in_place(char *s)
+{
+	for (; *s; s++) {
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+	}
+}
+
+/** A printable, truncated copy of user text, for error messages. */
+struct echo {
+	char s[ECHO_MAX + 4]; /**< the text, then "..." if it was cut, then NUL */
+};
+
+/** @return @p text with non-printable bytes as '?', cut after ECHO_MAX bytes. */
+static struct echo echo_of(const char *text)
+{
+	struct echo e;
+	size_t i = 0;
+
+	for (; text[i] != '\0' && i < ECHO_MAX; i++)
+		e.s[i] = (text[i] >= ' ' && text[i] < 0x7f) ? text[i] : '?';
+	if (text[i] != '\0') {
+		memcpy(e.s + i, "...", 3);
+		i += 3;
+	}
+	e.s[i] = '\0';
+	return e;
+}
+
+/**
+ * Set *reason to a new message (no option name: the caller adds where).
+ * @return -EINVAL, or -ENOMEM with *reason NULL.
+ */
+__attribute__((format(printf, 2, 3))) static int fail_reason(char **reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vasprintf(reason, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*reason = NULL;
+		return -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+/**
+ * Set *ret_error (if @p ret_error is not NULL) to a new message; NULL if out
+ * of memory. @return @p ret, for "return error_set(...)".
+ */
+__attribute__((format(printf, 3, 4))) static int error_set(char **ret_error, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ret_error)
+		return ret;
+	va_start(ap, fmt);
+	if (vasprintf(ret_error, fmt, ap) < 0)
+		*ret_error = NULL;
+	va_end(ap);
+	return ret;
+}
+
+/** "a.b" from "a" and "b", or "b" when @p parent is empty. @return owned string, NULL if out of memory. */
+static char *join(const char *parent, const char *child)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s%s", parent, *parent ? "." : "", child) < 0)
+		return NULL;
+	return s;
+}
+
+static void strv_free(struct config_strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
+
+/** Append @p s; ownership moves to @p sv on success only. @return 0, -ENOMEM. */
+static int strv_push(struct config_strv *sv, char *s)
+{
+	/* The capacity is the next power of two, so it need not be stored. */
+	if ((sv->n & (sv->n - 1)) == 0) {
+		size_t cap = sv->n ? 2 * sv->n : 1;
+		char **v = realloc(sv->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		sv->v = v;
+	}
+	sv->v[sv->n++] = s;
+	return 0;
+}
+
+static bool strv_contains(const struct config_strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++) {
+		if (strcmp(sv->v[i], s) == 0)
+			return true;
+	}
+	return false;
+}
+
+/** Deep-copy @p src into the empty @p dst. @return 0, -ENOMEM (@p dst left empty). */
+static int strv_copy(struct config_strv *dst, const struct config_strv *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		char *s = strdup(src->v[i]);
+
+		if (!s || strv_push(dst, s) < 0) {
+			free(s);
+			strv_free(dst);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Numbers and addresses.                                                    */
+/* ------------------------------------------------------------------------- */
+
+/** Parse plain decimal digits. @return 0, -EINVAL (empty, not digits), -ERANGE (overflow). */
+static int parse_digits(const char *s, unsigned long long *ret_value)
+{
+	unsigned long long v = 0;
+	bool overflow = false;
+
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s; s++) {
+		if (!is_digit(*s))
+			return -EINVAL;
+		if (v > (ULLONG_MAX - 9) / 10)
+			overflow = true;
+		else
+			v = v * 10 + (unsigned)(*s - '0');
+	}
+	if (overflow)
+		return -ERANGE;
+	*ret_value = v;
+	return 0;
+}
+
+/** Parse an optionally signed decimal in @p min..@p max. @return 0, -EINVAL, -ERANGE. */
+static int parse_uint(const char *text, unsigned min, unsigned max, unsigned *ret_value)
+{
+	bool negative = text[0] == '-';
+	unsigned long long v;
+	int ret = parse_digits(text + (negative || text[0] == '+'), &v);
+
+	if (ret < 0)
+		return ret;
+	if ((negative && v != 0) || v < min || v > max)
+		return -ERANGE;
+	*ret_value = (unsigned)v;
+	return 0;
+}
+
+/** Parse a port or prefix length: digits, no sign, no leading zero. @return 0, -EINVAL, -ERANGE (> @p max). */
+static int parse_small(const char *s, unsigned max, unsigned *ret_value)
+{
+	unsigned long long v;
+	int ret;
+
+	if (s[0] == '0' && s[1] != '\0')
+		return -EINVAL;
+	ret = parse_digits(s, &v);
+	if (ret < 0)
+		return ret;
+	if (v > max)
+		return -ERANGE;
+	*ret_value = (unsigned)v;
+	return 0;
+}
+
+/** Parse the numeric address @p s (@p len bytes, not NUL-terminated) of @p family. @return 0, -EINVAL. */
+static int parse_ip(const char *s, size_t len, int family, void *ret_addr)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr addr;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(family, buf, &addr) != 1)
+		return -EINVAL;
+	memcpy(ret_addr, &addr, family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr));
+	return 0;
+}
+
+/** "HOST:PORT" or "[HOST]:PORT", split; the host is borrowed from the text. */
+struct host_port {
+	const char *host; /**< borrowed, not NUL-terminated */
+	size_t host_len;
+	bool bracketed;   /**< written "[...]": an IPv6 literal */
+	unsigned port;    /**< 1..65535 */
+};
+
+/** Split @p text. @return 0, -EINVAL (malformed), -ERANGE (port not 1..65535). */
+static int split_host_port(const char *text, struct host_port *ret)
+{
+	struct host_port hp = {.host = text, .bracketed = text[0] == '['};
+	const char *colon;
+	int r;
+
+	if (hp.bracketed) {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		hp.host = text + 1;
+		hp.host_len = (size_t)(close - hp.host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			return -EINVAL;
+		hp.host_len = (size_t)(colon - text);
+		/* An IPv6 address must be bracketed, or its last group would pass for a port. */
+		if (memchr(text, ':', hp.host_len))
+			return -EINVAL;
+	}
+	if (hp.host_len == 0)
+		return -EINVAL;
+	r = parse_small(colon + 1, 65535, &hp.port);
+	if (r < 0)
+		return r;
+	if (hp.port == 0)
+		return -ERANGE;
+	*ret = hp;
+	return 0;
+}
+
+/** Is @p s (@p len bytes) a DNS name: LDH labels (and '_'), not all digits? */
+static bool is_hostname(const char *s, size_t len)
+{
+	size_t label = 0;
+	bool numeric = true;
+
+	if (len == 0 || len > HOSTNAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+		numeric = numeric && is_digit(s[i]);
+		if (++label > LABEL_MAX)
+			return false;
+	}
+	/* "1.2.3.999" is a bad IPv4 address, not a name. */
+	return label > 0 && !numeric;
+}
+
+/** A parsed CIDR block. */
+struct cidr {
+	int family;        /**< AF_INET or AF_INET6 */
+	uint8_t addr[16];  /**< network byte order; 4 bytes used for IPv4 */
+	unsigned prefix;   /**< 0..32 or 0..128 */
+};
+
+/** Parse "ADDR/PREFIX" or a bare "ADDR" (a host). @return 0, -EINVAL. */
+static int parse_cidr(const char *text, struct cidr *ret)
+{
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	struct cidr c = {.family = memchr(text, ':', alen) ? AF_INET6 : AF_INET};
+	unsigned bits = c.family == AF_INET ? 32 : 128;
+
+	if (parse_ip(text, alen, c.family, c.addr) < 0)
+		return -EINVAL;
+	c.prefix = bits;
+	if (slash && parse_small(slash + 1, bits, &c.prefix) < 0)
+		return -EINVAL;
+	*ret = c;
+	return 0;
+}
+
+/** Do the first @p bits bits of @p a and @p b agree? */
+static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	size_t whole = bits / 8;
+	unsigned rest = bits % 8;
+	uint8_t mask;
+
+	if (memcmp(a, b, whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	mask = (uint8_t)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+int config_parse_endpoint(const char *text, struct sockaddr_storage *ret_ss, socklen_t *ret_len)
+{
+	struct sockaddr_storage ss;
+	struct host_port hp;
+	socklen_t len;
+
+	if (!text || split_host_port(text, &hp) < 0)
+		return -EINVAL;
+	memset(&ss, 0, sizeof(ss));
+	if (hp.bracketed) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		if (parse_ip(hp.host, hp.host_len, AF_INET6, &sin6->sin6_addr) < 0)
+			return -EINVAL;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)hp.port);
+		len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		if (parse_ip(hp.host, hp.host_len, AF_INET, &sin->sin_addr) < 0)
+			return -EINVAL;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)hp.port);
+		len = sizeof(*sin);
+	}
+	*ret_ss = ss;
+	*ret_len = len;
+	return 0;
+}
+
+int config_cidr_match(const char *cidr, const struct sockaddr *sa)
+{
+	struct cidr c;
+	uint8_t addr[16];
+	int family;
+
+	if (!cidr || !sa || parse_cidr(cidr, &c) < 0)
+		return -EINVAL;
+	family = sa->sa_family;
+	if (family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		/* A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d. */
+		if (c.family == AF_INET && IN6_IS_ADDR_V4MAPPED(a6)) {
+			family = AF_INET;
+			memcpy(addr, a6->s6_addr + 12, 4);
+		} else {
+			memcpy(addr, a6->s6_addr, 16);
+		}
+	} else {
+		return 0;
+	}
+	if (family != c.family)
+		return 0;
+	return prefix_equal(addr, c.addr, c.prefix) ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Value checks. Each takes an owned copy it may normalize in place.         */
+/* ------------------------------------------------------------------------- */
+
+static int check_nonempty(char *text, char **reason)
+{
+	return text[0] ? 0 : fail_reason(reason, "must not be empty");
+}
+
+/** ADDR:PORT with a numeric address (something to bind). */
+static int check_endpoint(char *text, char **reason)
+{
+	struct sockaddr_storage ss;
+	struct host_port hp;
+	socklen_t len;
+	int r = split_host_port(text, &hp);
+
+	if (r == -ERANGE)
+		return fail_reason(reason, "'%s': the port is out of range 1..65535", echo_of(text).s);
+	if (r < 0 || config_parse_endpoint(text, &ss, &len) < 0)
+		return fail_reason(reason, "'%s' is not ADDR:PORT (a.b.c.d:PORT or [IPv6]:PORT)", echo_of(text).s);
+	return 0;
+}
+
+/** HOST:PORT where HOST may also be a DNS name (a peer to reach). */
+static int check_host_port(char *text, char **reason)
+{
+	struct host_port hp;
+	struct in6_addr addr;
+	int r = split_host_port(text, &hp);
+	bool ok;
+
+	if (r == -ERANGE)
+		return fail_reason(reason, "'%s': the port is out of range 1..65535", echo_of(text).s);
+	if (r < 0)
+		ok = false;
+	else if (hp.bracketed)
+		ok = parse_ip(hp.host, hp.host_len, AF_INET6, &addr) == 0;
+	else
+		ok = parse_ip(hp.host, hp.host_len, AF_INET, &addr) == 0 || is_hostname(hp.host, hp.host_len);
+	if (!ok)
+		return fail_reason(reason, "'%s' is not HOST:PORT (name, a.b.c.d or [IPv6], then :PORT)", echo_of(text).s);
+	return 0;
+}
+
+static int check_cidr(char *text, char **reason)
+{
+	struct cidr c;
+
+	if (parse_cidr(text, &c) < 0)
+		return fail_reason(reason, "'%s' is not a CIDR (ADDR/PREFIX or ADDR)", echo_of(text).s);
+	return 0;
+}
+
+/** An Ed25519 public key in hex, stored lower-case. */
+static int check_hex_key(char *text, char **reason)
+{
+	bool ok = strlen(text) == KEYS_PUB_HEX_LEN;
+
+	for (const char *p = text; *p; p++)
+		ok = ok && is_hex(*p);
+	if (!ok)
+		return fail_reason(reason, "'%s' is not a %d-digit hex key", echo_of(text).s, KEYS_PUB_HEX_LEN);
+	lower_in_place(text);
+	return 0;
+}
+
+/** A bearer secret; never echoed. */
+static int check_secret(char *text, char **reason)
+{
+	if (strlen(text) < TOKEN_MIN_LEN)
+		return fail_reason(reason, "the token must be at least %d characters long", TOKEN_MIN_LEN);
+	for (const char *p = text; *p; p++) {
+		if (!is_graph(*p))
+			return fail_reason(reason, "the token must be printable ASCII without spaces");
+	}
+	return 0;
+}
+
+/** A URI glob such as "sip:*@example.com". */
+static int check_scope(char *text, char **reason)
+{
+	bool ok = text[0] != '\0';
+
+	for (const char *p = text; *p; p++)
+		ok = ok && is_graph(*p);
+	if (!ok)
+		return fail_reason(reason, "'%s' is not a URI glob (printable ASCII without spaces)", echo_of(text).s);
+	return 0;
+}
+
+/** A policy.domains entry name, stored lower-case. */
+static int check_domain(char *name, char **reason)
+{
+	lower_in_place(name);
+	if (!is_hostname(name, strlen(name)))
+		return fail_reason(reason, "'%s' is not a domain name", echo_of(name).s);
+	return 0;
+}
+
+/** An http.tokens entry name. */
+static int check_token_name(char *name, char **reason)
+{
+	size_t len = strlen(name);
+	bool ok = len > 0 && len <= TOKEN_NAME_MAX;
+
+	for (const char *p = name; *p; p++)
+		ok = ok && (is_alnum(*p) || *p == '.' || *p == '_' || *p == '-');
+	if (!ok)
+		return fail_reason(reason, "'%s' is not a token name (1 to %d of A-Z a-z 0-9 . _ -)",
+				   echo_of(name).s, TOKEN_NAME_MAX);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The table.                                                                */
+/* ------------------------------------------------------------------------- */
+
+enum opt_kind {
+	OPT_STRING, /**< char *, checked by ->check */
+	OPT_UINT,   /**< unsigned, ->min..->max */
+	OPT_ENUM,   /**< int, the index of the name in ->names */
+	OPT_LIST,   /**< struct config_strv, each item checked by ->check */
+};
+
+/** Where a map's entries live in struct rd_config, and what names it takes. */
+struct map_desc {
+	size_t array_off;  /**< offset of the entry array pointer */
+	size_t count_off;  /**< offset of its size_t count */
+	size_t entry_size; /**< sizeof one entry */
+	size_t name_off;   /**< offset in an entry of its owned char *name */
+	int (*check_name)(char *name, char **reason); /**< checks, and may normalize, an entry name */
+};
+
+/** One option. */
+struct option {
+	const char *name;      /**< dotted name; in a map row, one '*' segment stands for the entry name */
+	enum opt_kind kind;
+	size_t offset;         /**< in struct rd_config, or in the map entry when ->map is set */
+	const struct map_desc *map; /**< the map this row belongs to, or NULL */
+	int (*check)(char *text, char **reason); /**< OPT_STRING value, OPT_LIST item */
+	unsigned min, max;     /**< OPT_UINT bounds, inclusive */
+	const char *const *names; /**< OPT_ENUM names, NULL-terminated */
+	const char *def;       /**< default, as --set text (lists comma-separated); NULL: none */
+};
+
+static const char *const policy_mode_names[] = {"open", "keys", NULL};
+static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+
+static const struct map_desc domain_map = {
+	.array_off = offsetof(struct rd_config, policy.domains),
+	.count_off = offsetof(struct rd_config, policy.n_domains),
+	.entry_size = sizeof(struct config_domain),
+	.name_off = offsetof(struct config_domain, name),
+	.check_name = check_domain,
+};
+
+static const struct map_desc token_map = {
+	.array_off = offsetof(struct rd_config, http.tokens),
+	.count_off = offsetof(struct rd_config, http.n_tokens),
+	.entry_size = sizeof(struct config_token),
+	.name_off = offsetof(struct config_token, name),
+	.check_name = check_token_name,
+};
+
+static const struct map_desc *const maps[] = {&domain_map, &token_map};
+
+#define CFG(member) offsetof(struct rd_config, member)
+#define STRING(key, member, fn, dflt) {.name = key, .kind = OPT_STRING, .offset = CFG(member), .check = fn, .def = dflt}
+#define UINT(key, member, lo, hi, dflt) {.name = key, .kind = OPT_UINT, .offset = CFG(member), .min = lo, .max = hi, .def = dflt}
+#define ENUM(key, member, choices, dflt) {.name = key, .kind = OPT_ENUM, .offset = CFG(member), .names = choices, .def = dflt}
+#define LIST(key, member, fn, dflt) {.name = key, .kind = OPT_LIST, .offset = CFG(member), .check = fn, .def = dflt}
+
+/* Keep in step with etc/resolverd.yaml and schemas/config.schema.json. */
+static const struct option options[] = {
+	STRING("state_dir", state_dir, check_nonempty, "/var/lib/resolverd"),
+	STRING("dht.listen", dht.listen, check_endpoint, "127.0.0.1:4222"),
+	UINT("dht.network", dht.network, 0, UINT32_MAX, "30741"),
+	LIST("dht.bootstrap", dht.bootstrap, check_host_port, ""),
+	UINT("dht.get_timeout_ms", dht.get_timeout_ms, 10, 10000, "400"),
+	LIST("http.listen", http.listen, check_endpoint, "127.0.0.1:7380"),
+	UINT("http.threads", http.threads, 1, 64, "2"),
+	UINT("http.max_body", http.max_body, 256, 1048576, "16384"),
+	UINT("http.max_connections", http.max_connections, 1, 100000, "1024"),
+	UINT("http.max_connections_per_ip", http.max_connections_per_ip, 1, 100000, "256"),
+	UINT("http.timeout_s", http.timeout_s, 1, 3600, "30"),
+	LIST("http.read_acl", http.read_acl, check_cidr, "127.0.0.0/8,::1/128"),
+	{.name = "http.tokens.*.token", .kind = OPT_STRING, .offset = offsetof(struct config_token, token),
+	 .map = &token_map, .check = check_secret},
+	{.name = "http.tokens.*.scopes", .kind = OPT_LIST, .offset = offsetof(struct config_token, scopes),
+	 .map = &token_map, .check = check_scope},
+	LIST("dns.listen", dns.listen, check_endpoint, "127.0.0.1:5300"),
+	ENUM("policy.default", policy.default_mode, policy_mode_names, "open"),
+	{.name = "policy.domains.*.keys", .kind = OPT_LIST, .offset = offsetof(struct config_domain, keys),
+	 .map = &domain_map, .check = check_hex_key},
+	UINT("resolve.max_bindings", resolve.max_bindings, 1, 1000, "16"),
+	UINT("resolve.max_values_per_key", resolve.max_values_per_key, 1, 100000, "256"),
+	UINT("publish.default_expires", publish.default_expires, 1, 31536000, "3600"),
+	UINT("publish.max_expires", publish.max_expires, 1, 31536000, "86400"),
+	UINT("publish.max_publications", publish.max_publications, 1, 1000000, "100000"),
+	UINT("cache.max_entries", cache.max_entries, 1, 10000000, "100000"),
+	UINT("cache.idle_s", cache.idle_s, 1, 86400, "300"),
+	ENUM("log.level", log.level, log_level_names, "info"),
+};
+
+#undef CFG
+#undef STRING
+#undef UINT
+#undef ENUM
+#undef LIST
+
+/** The row named exactly @p pattern, or NULL. */
+static const struct option *find_row(const char *pattern)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		if (strcmp(options[i].name, pattern) == 0)
+			return &options[i];
+	}
+	return NULL;
+}
+
+/** Is @p pattern a section: do some rows start with "@p pattern."? */
+static bool has_rows_below(const char *pattern)
+{
+	size_t len = strlen(pattern);
+
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		if (strncmp(options[i].name, pattern, len) == 0 && options[i].name[len] == '.')
+			return true;
+	}
+	return false;
+}
+
+/** The map whose entries sit directly below @p pattern ("@p pattern.*.x" rows), or NULL. */
+static const struct map_desc *map_below(const char *pattern)
+{
+	size_t len = strlen(pattern);
+
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		if (options[i].map && strncmp(options[i].name, pattern, len) == 0 &&
+		    strncmp(options[i].name + len, ".*.", 3) == 0)
+			return options[i].map;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Fields and map entries, reached through the table's offsets.              */
+/* ------------------------------------------------------------------------- */
+
+/* The entry array's pointer has the entry's own type; memcpy reads and writes it without aliasing it. */
+static char *map_array(const struct rd_config *cfg, const struct map_desc *map)
+{
+	char *arr;
+
+	memcpy(&arr, (const char *)cfg + map->array_off, sizeof(arr));
+	return arr;
+}
+
+static size_t map_count(const struct rd_config *cfg, const struct map_desc *map)
+{
+	return *(const size_t *)((const char *)cfg + map->count_off);
+}
+
+static void map_store(struct rd_config *cfg, const struct map_desc *map, char *arr, size_t n)
+{
+	memcpy((char *)cfg + map->array_off, &arr, sizeof(arr));
+	*(size_t *)((char *)cfg + map->count_off) = n;
+}
+
+static char **entry_name(const struct map_desc *map, char *entry)
+{
+	return (char **)(entry + map->name_off);
+}
+
+/**
+ * Find the entry @p name of @p map, adding an empty one if there is none.
+ * @param[out] ret_entry the entry, borrowed from @p cfg (moves when the map grows); may be NULL.
+ * @return 0, -EINVAL (map full, *reason set), -ENOMEM.
+ */
+static int entry_get(struct rd_config *cfg, const struct map_desc *map, const char *name, char **ret_entry,
+		     char **reason)
+{
+	char *arr = map_array(cfg, map);
+	size_t n = map_count(cfg, map);
+	char *entry, *copy;
+
+	for (size_t i = 0; i < n; i++) {
+		entry = arr + i * map->entry_size;
+		if (strcmp(*entry_name(map, entry), name) == 0)
+			goto out_found;
+	}
+	if (n >= CONFIG_MAX_MAP_ENTRIES)
+		return fail_reason(reason, "too many entries (at most %d)", CONFIG_MAX_MAP_ENTRIES);
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	arr = realloc(arr, (n + 1) * map->entry_size);
+	if (!arr) {
+		free(copy);
+		return -ENOMEM;
+	}
+	entry = arr + n * map->entry_size;
+	memset(entry, 0, map->entry_size);
+	*entry_name(map, entry) = copy;
+	map_store(cfg, map, arr, n + 1);
+out_found:
+	if (ret_entry)
+		*ret_entry = entry;
+	return 0;
+}
+
+/** The storage of row @p o: in @p cfg, or in map entry @p entry (created if needed). @return 0, -EINVAL, -ENOMEM. */
+static int field_of(struct rd_config *cfg, const struct option *o, const char *entry, void **ret_field,
+		    char **reason)
+{
+	char *base = (char *)cfg;
+
+	if (o->map) {
+		int ret = entry_get(cfg, o->map, entry, &base, reason);
+
+		if (ret < 0)
+			return ret;
+	}
+	*ret_field = base + o->offset;
+	return 0;
+}
+
+static void field_free(const struct option *o, void *field)
+{
+	if (o->kind == OPT_STRING) {
+		free(*(char **)field);
+		*(char **)field = NULL;
+	} else if (o->kind == OPT_LIST) {
+		strv_free(field);
+	}
+}
+
+/** Deep-copy one field into zeroed @p dst. @return 0, -ENOMEM. */
+static int field_copy(const struct option *o, void *dst, const void *src)
+{
+	const char *s;
+
+	switch (o->kind) {
+	case OPT_STRING:
+		s = *(char *const *)src;
+		if (s && !(*(char **)dst = strdup(s)))
+			return -ENOMEM;
+		return 0;
+	case OPT_UINT:
+		*(unsigned *)dst = *(const unsigned *)src;
+		return 0;
+	case OPT_ENUM:
+		*(int *)dst = *(const int *)src;
+		return 0;
+	case OPT_LIST:
+		return strv_copy(dst, src);
+	}
+	return -EINVAL;
+}
+
+static void entry_free(const struct map_desc *map, char *entry)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		if (options[i].map == map)
+			field_free(&options[i], entry + options[i].offset);
+	}
+	free(*entry_name(map, entry));
+}
+
+static void map_free(struct rd_config *cfg, const struct map_desc *map)
+{
+	char *arr = map_array(cfg, map);
+	size_t n = map_count(cfg, map);
+
+	for (size_t i = 0; i < n; i++)
+		entry_free(map, arr + i * map->entry_size);
+	free(arr);
+	map_store(cfg, map, NULL, 0);
+}
+
+/** Deep-copy entry @p src into zeroed @p dst. @return 0, -ENOMEM (partial copy left for entry_free). */
+static int entry_copy(const struct map_desc *map, char *dst, char *src)
+{
+	if (!(*entry_name(map, dst) = strdup(*entry_name(map, src))))
+		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct option *o = &options[i];
+
+		if (o->map == map && field_copy(o, dst + o->offset, src + o->offset) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/** Deep-copy the entries of @p map. @return 0, -ENOMEM (partial copy left for map_free). */
+static int map_copy(struct rd_config *dst, const struct rd_config *src, const struct map_desc *map)
+{
+	size_t n = map_count(src, map);
+	char *sarr = map_array(src, map);
+	char *darr;
+
+	if (n == 0)
+		return 0;
+	darr = calloc(n, map->entry_size);
+	if (!darr)
+		return -ENOMEM;
+	map_store(dst, map, darr, n);
+	for (size_t i = 0; i < n; i++) {
+		if (entry_copy(map, darr + i * map->entry_size, sarr + i * map->entry_size) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/** Deep-copy @p src into @p dst (overwritten, not freed). @return 0, -ENOMEM (@p dst then empty). */
+static int config_copy(struct rd_config *dst, const struct rd_config *src)
+{
+	int ret = 0;
+
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < ARRAY_SIZE(options) && ret == 0; i++) {
+		const struct option *o = &options[i];
+
+		if (!o->map)
+			ret = field_copy(o, (char *)dst + o->offset, (const char *)src + o->offset);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(maps) && ret == 0; i++)
+		ret = map_copy(dst, src, maps[i]);
+	if (ret < 0)
+		config_deinit(dst);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Setting values: shared by defaults, --set and YAML.                       */
+/* ------------------------------------------------------------------------- */
+
+/** Set *reason to "'TEXT' is not one of A|B|C". @return -EINVAL, -ENOMEM. */
+static int fail_choice(const struct option *o, const char *text, char **reason)
+{
+	char *choices = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&choices, &size);
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; o->names[i]; i++)
+		fprintf(f, "%s%s", i ? "|" : "", o->names[i]);
+	if (fclose(f) != 0) {
+		free(choices);
+		return -ENOMEM;
+	}
+	ret = fail_reason(reason, "'%s' is not one of %s", echo_of(text).s, choices);
+	free(choices);
+	return ret;
+}
+
+static int set_string(struct rd_config *cfg, const struct option *o, const char *entry, const char *text,
+		      char **reason)
+{
+	char *copy = strdup(text);
+	void *field = NULL;
+	int ret;
+
+	if (!copy)
+		return -ENOMEM;
+	ret = o->check(copy, reason);
+	if (ret == 0)
+		ret = field_of(cfg, o, entry, &field, reason);
+	if (ret < 0) {
+		free(copy);
+		return ret;
+	}
+	free(*(char **)field);
+	*(char **)field = copy;
+	return 0;
+}
+
+static int set_uint(struct rd_config *cfg, const struct option *o, const char *entry, const char *text,
+		    char **reason)
+{
+	unsigned value;
+	void *field;
+	int ret = parse_uint(text, o->min, o->max, &value);
+
+	if (ret == -EINVAL)
+		return fail_reason(reason, "expected an integer");
+	if (ret < 0)
+		return fail_reason(reason, "%s is out of range %u..%u", echo_of(text).s, o->min, o->max);
+	ret = field_of(cfg, o, entry, &field, reason);
+	if (ret < 0)
+		return ret;
+	*(unsigned *)field = value;
+	return 0;
+}
+
+static int set_enum(struct rd_config *cfg, const struct option *o, const char *entry, const char *text,
+		    char **reason)
+{
+	void *field;
+
+	for (int i = 0; o->names[i]; i++) {
+		if (strcmp(text, o->names[i]) != 0)
+			continue;
+		int ret = field_of(cfg, o, entry, &field, reason);
+
+		if (ret < 0)
+			return ret;
+		*(int *)field = i;
+		return 0;
+	}
+	return fail_choice(o, text, reason);
+}
+
+/** Check and store scalar @p text in row @p o (of map entry @p entry). @return 0, -EINVAL (*reason set), -ENOMEM. */
+static int set_scalar(struct rd_config *cfg, const struct option *o, const char *entry, const char *text,
+		      char **reason)
+{
+	switch (o->kind) {
+	case OPT_STRING:
+		return set_string(cfg, o, entry, text, reason);
+	case OPT_UINT:
+		return set_uint(cfg, o, entry, text, reason);
+	case OPT_ENUM:
+		return set_enum(cfg, o, entry, text, reason);
+	case OPT_LIST:
+		break;
+	}
+	return -EINVAL;
+}
+
+/** Store the already checked @p items in list row @p o; they move on success. @return 0, -EINVAL, -ENOMEM. */
+static int set_list(struct rd_config *cfg, const struct option *o, const char *entry, struct config_strv *items,
+		    char **reason)
+{
+	void *field;
+	int ret = field_of(cfg, o, entry, &field, reason);
+
+	if (ret < 0)
+		return ret;
+	strv_free(field);
+	*(struct config_strv *)field = *items;
+	items->v = NULL;
+	items->n = 0;
+	return 0;
+}
+
+/** Check the item between @p start and @p end (trimmed) and append it to @p items. @return 0, -EINVAL, -ENOMEM. */
+static int split_item(const struct option *o, const char *start, const char *end, struct config_strv *items,
+		      char **reason)
+{
+	char *item;
+	int ret;
+
+	while (start < end && *start == ' ')
+		start++;
+	while (end > start && end[-1] == ' ')
+		end--;
+	if (start == end)
+		return fail_reason(reason, "empty list item");
+	item = strndup(start, (size_t)(end - start));
+	if (!item)
+		return -ENOMEM;
+	ret = o->check(item, reason);
+	if (ret == 0)
+		ret = strv_push(items, item);
+	if (ret < 0)
+		free(item);
+	return ret;
+}
+
+/** Split comma-separated @p text into checked @p items; "" is the empty list. @return 0, -EINVAL, -ENOMEM. */
+static int split_list(const struct option *o, const char *text, struct config_strv *items, char **reason)
+{
+	if (text[strspn(text, " ")] == '\0')
+		return 0;
+	for (;;) {
+		const char *comma = strchrnul(text, ',');
+		int ret = split_item(o, text, comma, items, reason);
+
+		if (ret < 0)
+			return ret;
+		if (*comma == '\0')
+			return 0;
+		text = comma + 1;
+	}
+}
+
+/** Apply --set style @p text to row @p o. @return 0, -EINVAL (*reason set), -ENOMEM. */
+static int apply_text(struct rd_config *cfg, const struct option *o, const char *entry, const char *text,
+		      char **reason)
+{
+	struct config_strv items = {0};
+	int ret;
+
+	if (o->kind != OPT_LIST)
+		return set_scalar(cfg, o, entry, text, reason);
+	ret = split_list(o, text, &items, reason);
+	if (ret == 0)
+		ret = set_list(cfg, o, entry, &items, reason);
+	strv_free(&items);
+	return ret;
+}
+
+/**
+ * Find the row for dotted @p key; for a map row, also the entry name (the
+ * part the '*' stands for, checked and normalized).
+ * @param[out] ret_entry owned entry name, NULL for a plain row.
+ * @return 0, -EINVAL (*reason set), -ENOMEM.
+ */
+static int resolve_key(const char *key, const struct option **ret_row, char **ret_entry, char **reason)
+{
+	size_t key_len = strlen(key);
+
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct option *o = &options[i];
+		const char *star = strchr(o->name, '*');
+		size_t pre, suf;
+		char *entry;
+		int ret;
+
+		if (!star) {
+			if (strcmp(o->name, key) != 0)
+				continue;
+			*ret_row = o;
+			*ret_entry = NULL;
+			return 0;
+		}
+		pre = (size_t)(star - o->name);
+		suf = strlen(star + 1);
+		if (key_len <= pre + suf || strncmp(key, o->name, pre) != 0 || strcmp(key + key_len - suf, star + 1) != 0)
+			continue;
+		entry = strndup(key + pre, key_len - pre - suf);
+		if (!entry)
+			return -ENOMEM;
+		ret = o->map->check_name(entry, reason);
+		if (ret < 0) {
+			free(entry);
+			return ret;
+		}
+		*ret_row = o;
+		*ret_entry = entry;
+		return 0;
+	}
+	return fail_reason(reason, "unknown key");
+}
+
+/* ------------------------------------------------------------------------- */
+/* Public: defaults, release, --set, validation.                             */
+/* ------------------------------------------------------------------------- */
+
+int config_init(struct rd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		char *reason = NULL;
+		int ret;
+
+		if (!options[i].def)
+			continue;
+		ret = apply_text(cfg, &options[i], NULL, options[i].def, &reason);
+		free(reason);
+		if (ret < 0) {
+			config_deinit(cfg);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void config_deinit(struct rd_config *cfg)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		if (!options[i].map)
+			field_free(&options[i], (char *)cfg + options[i].offset);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
+		map_free(cfg, maps[i]);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_set(struct rd_config *cfg, const char *assignment, char **ret_error)
+{
+	const char *eq = strchr(assignment, '=');
+	const struct option *o = NULL;
+	char *key, *entry = NULL, *reason = NULL;
+	int ret;
+
+	if (!eq)
+		return error_set(ret_error, -EINVAL, "--set %s: expected KEY=VALUE", echo_of(assignment).s);
+	key = strndup(assignment, (size_t)(eq - assignment));
+	if (!key)
+		return error_set(ret_error, -ENOMEM, "--set: out of memory");
+	ret = resolve_key(key, &o, &entry, &reason);
+	if (ret == 0)
+		ret = apply_text(cfg, o, entry, eq + 1, &reason);
+	if (ret < 0)
+		error_set(ret_error, ret, "--set %s: %s", echo_of(key).s, reason ? reason : "out of memory");
+	free(reason);
+	free(entry);
+	free(key);
+	return ret;
+}
+
+/** Every token has a secret, and no two share one. @return 0, -EINVAL. */
+static int validate_tokens(const struct rd_config *cfg, char **ret_error)
+{
+	const struct config_token *t = cfg->http.tokens;
+
+	for (size_t i = 0; i < cfg->http.n_tokens; i++) {
+		if (!t[i].token)
+			return error_set(ret_error, -EINVAL, "http.tokens.%s.token: missing", t[i].name);
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(t[j].token, t[i].token) == 0)
+				return error_set(ret_error, -EINVAL, "http.tokens.%s and http.tokens.%s have the same token",
+						 t[j].name, t[i].name);
+		}
+	}
+	return 0;
+}
+
+int config_validate(const struct rd_config *cfg, char **ret_error)
+{
+	if (cfg->publish.default_expires > cfg->publish.max_expires)
+		return error_set(ret_error, -EINVAL, "publish.default_expires: %u is greater than publish.max_expires (%u)",
+				 cfg->publish.default_expires, cfg->publish.max_expires);
+	if (cfg->http.listen.n == 0)
+		return error_set(ret_error, -EINVAL, "http.listen: at least one address is required");
+	return validate_tokens(cfg, ret_error);
+}
+
+/* ------------------------------------------------------------------------- */
+/* YAML loading.                                                             */
+/* ------------------------------------------------------------------------- */
+
+/** One config_load() pass over a YAML text. */
+struct loader {
+	yaml_parser_t parser;
+	yaml_event_t event;    /**< the current event; owned while have_event */
+	bool have_event;
+	const char *path;      /**< borrowed: the file name, for messages */
+	const char *text;      /**< borrowed: the file contents, to place reader errors */
+	struct rd_config *cfg; /**< borrowed: the configuration being filled */
+	char *error;           /**< owned: "FILE:LINE:COLUMN: reason" once failed */
+};
+
+/** Record the first error, at @p mark (0-based; printed 1-based). @return -EINVAL, -ENOMEM. */
+__attribute__((format(printf, 3, 4))) static int loader_fail(struct loader *l, yaml_mark_t mark, const char *fmt,
+							     ...)
+{
+	char *reason;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&reason, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	free(l->error);
+	n = asprintf(&l->error, "%s:%zu:%zu: %s", l->path, mark.line + 1, mark.column + 1, reason);
+	free(reason);
+	if (n < 0) {
+		l->error = NULL;
+		return -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+/** Report @p reason (owned; NULL after -ENOMEM) about @p name at @p mark. @return @p ret, or -ENOMEM. */
+static int loader_fail_option(struct loader *l, yaml_mark_t mark, const char *name, int ret, char *reason)
+{
+	if (!reason)
+		return ret;
+	ret = loader_fail(l, mark, "%s: %s", name, reason);
+	free(reason);
+	return ret;
+}
+
+/** The line and column of byte @p offset of the text. */
+static yaml_mark_t mark_at(const char *text, size_t offset)
+{
+	yaml_mark_t mark = {.index = offset};
+
+	for (size_t i = 0; i < offset; i++) {
+		mark.column++;
+		if (text[i] == '\n') {
+			mark.line++;
+			mark.column = 0;
+		}
+	}
+	return mark;
+}
+
+/** Turn libyaml's parse failure into an error. @return -EINVAL, -ENOMEM. */
+static int loader_syntax_error(struct loader *l)
+{
+	const yaml_parser_t *p = &l->parser;
+	const char *problem = p->problem ? p->problem : "invalid YAML";
+
+	if (p->error == YAML_MEMORY_ERROR)
+		return -ENOMEM;
+	if (p->error == YAML_READER_ERROR) {
+		yaml_mark_t mark = mark_at(l->text, p->problem_offset);
+
+		if (p->problem_value != -1)
+			return loader_fail(l, mark, "%s (0x%02X)", problem, (unsigned)p->problem_value);
+		return loader_fail(l, mark, "%s", problem);
+	}
+	if (p->context)
+		return loader_fail(l, p->problem_mark, "%s %s", problem, p->context);
+	return loader_fail(l, p->problem_mark, "%s", problem);
+}
+
+static bool event_has_tag(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return ev->data.scalar.tag != NULL;
+	case YAML_SEQUENCE_START_EVENT:
+		return ev->data.sequence_start.tag != NULL;
+	case YAML_MAPPING_START_EVENT:
+		return ev->data.mapping_start.tag != NULL;
+	default:
+		return false;
+	}
+}
+
+static const char *scalar_text(const yaml_event_t *ev)
+{
+	return (const char *)ev->data.scalar.value;
+}
+
+/** Move to the next event, refusing syntax errors, aliases, tags and NUL bytes. @return 0, -EINVAL, -ENOMEM. */
+static int loader_next(struct loader *l)
+{
+	const yaml_event_t *ev = &l->event;
+
+	if (l->have_event)
+		yaml_event_delete(&l->event);
+	l->have_event = false;
+	if (!yaml_parser_parse(&l->parser, &l->event))
+		return loader_syntax_error(l);
+	l->have_event = true;
+	if (ev->type == YAML_ALIAS_EVENT)
+		return loader_fail(l, ev->start_mark, "YAML aliases are not supported");
+	if (event_has_tag(ev))
+		return loader_fail(l, ev->start_mark, "YAML tags are not supported");
+	if (ev->type == YAML_SCALAR_EVENT && strlen(scalar_text(ev)) != ev->data.scalar.length)
+		return loader_fail(l, ev->start_mark, "NUL characters are not allowed");
+	return 0;
+}
+
+/** Is @p s one of the NULL-terminated @p words? */
+static bool is_one_of(const char *s, const char *const *words)
+{
+	for (; *words; words++) {
+		if (strcmp(s, *words) == 0)
+			return true;
+	}
+	return false;
+}
+
+/** Is a scalar event a null under the YAML 1.2 core schema (plain "", "~" or "null")? */
+static bool scalar_is_null(const yaml_event_t *ev)
+{
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+
+	return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && is_one_of(scalar_text(ev), nulls);
+}
+
+/** Is a scalar event a string under the YAML 1.2 core schema: quoted, or plain but not null, bool or number? */
+static bool scalar_is_string(const yaml_event_t *ev)
+{
+	static const char *const other[] = {
+		"true", "True", "TRUE", "false", "False", "FALSE", ".inf", ".Inf", ".INF", "+.inf", "+.Inf",
+		"+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN", NULL,
+	};
+	const char *s = scalar_text(ev);
+	char *end;
+
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return true;
+	if (scalar_is_null(ev) || is_one_of(s, other))
+		return false;
+	if (strchr("+-.0123456789", s[0])) {
+		(void)strtod(s, &end);
+		if (end != s && *end == '\0')
+			return false;
+	}
+	return true;
+}
+
+/** Store the scalar event as the value of row @p o, called @p name. @return 0, -EINVAL, -ENOMEM. */
+static int load_scalar(struct loader *l, const struct option *o, const char *name, const char *entry)
+{
+	const yaml_event_t *ev = &l->event;
+	bool ok = ev->type == YAML_SCALAR_EVENT;
+	char *reason = NULL;
+	int ret;
+
+	/* A quoted "5" is a string, and a plain 5 is not one. */
+	if (ok && o->kind == OPT_UINT)
+		ok = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	if (ok && o->kind == OPT_STRING)
+		ok = scalar_is_string(ev);
+	if (!ok)
+		return loader_fail(l, ev->start_mark, "%s: %s", name,
+				   o->kind == OPT_UINT ? "expected an integer" : "expected a string");
+	ret = set_scalar(l->cfg, o, entry, scalar_text(ev), &reason);
+	if (ret < 0)
+		return loader_fail_option(l, ev->start_mark, name, ret, reason);
+	return 0;
+}
+
+/** Check the current event as an item of list row @p o and append it to @p items. @return 0, -EINVAL, -ENOMEM. */
+static int load_item(struct loader *l, const struct option *o, const char *name, struct config_strv *items)
+{
+	const yaml_event_t *ev = &l->event;
+	char *item, *reason = NULL;
+	int ret;
+
+	if (ev->type != YAML_SCALAR_EVENT || !scalar_is_string(ev))
+		return loader_fail(l, ev->start_mark, "%s: expected a string", name);
+	item = strdup(scalar_text(ev));
+	if (!item)
+		return -ENOMEM;
+	ret = o->check(item, &reason);
+	if (ret == 0)
+		ret = strv_push(items, item);
+	if (ret < 0) {
+		free(item);
+		return loader_fail_option(l, ev->start_mark, name, ret, reason);
+	}
+	return 0;
+}
+
+/** Read a sequence of strings as the value of list row @p o. @return 0, -EINVAL, -ENOMEM. */
+static int load_list(struct loader *l, const struct option *o, const char *name, const char *entry)
+{
+	yaml_mark_t mark = l->event.start_mark;
+	struct config_strv items = {0};
+	char *reason = NULL;
+	int ret;
+
+	if (l->event.type != YAML_SEQUENCE_START_EVENT)
+		return loader_fail(l, mark, "%s: expected a list", name);
+	while ((ret = loader_next(l)) == 0 && l->event.type != YAML_SEQUENCE_END_EVENT) {
+		ret = load_item(l, o, name, &items);
+		if (ret < 0)
+			break;
+	}
+	if (ret == 0) {
+		ret = set_list(l->cfg, o, entry, &items, &reason);
+		if (ret < 0)
+			ret = loader_fail_option(l, mark, name, ret, reason);
+	}
+	strv_free(&items);
+	return ret;
+}
+
+/** Read the value of row @p o. @return 0, -EINVAL, -ENOMEM. */
+static int load_option(struct loader *l, const struct option *o, const char *name, const char *entry)
+{
+	int ret = loader_next(l);
+
+	if (ret < 0)
+		return ret;
+	if (o->kind == OPT_LIST)
+		return load_list(l, o, name, entry);
+	return load_scalar(l, o, name, entry);
+}
+
+/** Move to the next event, which must open a mapping: the value of section or entry @p name. */
+static int expect_mapping(struct loader *l, const char *name)
+{
+	int ret = loader_next(l);
+
+	if (ret < 0)
+		return ret;
+	if (l->event.type != YAML_MAPPING_START_EVENT)
+		return loader_fail(l, l->event.start_mark, "%s: expected a mapping", name);
+	return 0;
+}
+
+static int load_mapping(struct loader *l, const char *path, const char *pattern, const char *entry);
+
+/** The value of plain key @p key (full name @p name, row pattern @p pattern): an option or a section. */
+static int load_child(struct loader *l, yaml_mark_t mark, const char *key, const char *name, const char *pattern,
+		      const char *entry)
+{
+	const struct option *o;
+	int ret;
+
+	/* Outside maps, keys are single segments: "dht.listen" at the top is no shortcut. */
+	if (strpbrk(key, ".*"))
+		goto out_unknown;
+	o = find_row(pattern);
+	if (o)
+		return load_option(l, o, name, entry);
+	if (has_rows_below(pattern)) {
+		ret = expect_mapping(l, name);
+		if (ret < 0)
+			return ret;
+		return load_mapping(l, name, pattern, entry);
+	}
+out_unknown:
+	return loader_fail(l, mark, "unknown key '%s'", echo_of(name).s);
+}
+
+/** The value of map entry @p entry (full name @p name): a mapping of the entry's fields. */
+static int load_entry(struct loader *l, yaml_mark_t mark, const struct map_desc *map, const char *entry,
+		      const char *name, const char *pattern)
+{
+	char *reason = NULL;
+	int ret = entry_get(l->cfg, map, entry, NULL, &reason);
+
+	if (ret < 0)
+		return loader_fail_option(l, mark, name, ret, reason);
+	ret = expect_mapping(l, name);
+	if (ret < 0)
+		return ret;
+	return load_mapping(l, name, pattern, entry);
+}
+
+/** The key in the current event, and its value, inside mapping @p path. @p seen holds the keys so far. */
+static int load_key(struct loader *l, const char *path, const char *pattern, const char *entry,
+		    struct config_strv *seen)
+{
+	yaml_mark_t mark = l->event.start_mark;
+	const struct map_desc *map = map_below(pattern);
+	char *key, *name = NULL, *child = NULL, *reason = NULL;
+	int ret;
+
+	if (l->event.type != YAML_SCALAR_EVENT)
+		return loader_fail(l, mark, "%s: expected a scalar key", *path ? path : "top level");
+	key = strdup(scalar_text(&l->event));
+	if (!key)
+		return -ENOMEM;
+	ret = map ? map->check_name(key, &reason) : 0;
+	if (ret < 0) {
+		free(key);
+		return loader_fail_option(l, mark, path, ret, reason);
+	}
+	name = join(path, key);
+	child = join(pattern, map ? "*" : key);
+	if (!name || !child) {
+		ret = -ENOMEM;
+		goto out_free_key;
+	}
+	if (strv_contains(seen, key)) {
+		ret = loader_fail(l, mark, "duplicate key '%s'", echo_of(name).s);
+		goto out_free_key;
+	}
+	ret = strv_push(seen, key);
+	if (ret < 0)
+		goto out_free_key;
+	/* key now belongs to seen, which outlives the recursion below. */
+	if (map)
+		ret = load_entry(l, mark, map, key, name, child);
+	else
+		ret = load_child(l, mark, key, name, child, entry);
+	goto out_free_names;
+out_free_key:
+	free(key);
+out_free_names:
+	free(child);
+	free(name);
+	return ret;
+}
+
+/** Read the pairs of the mapping just opened, up to its end. @return 0, -EINVAL, -ENOMEM. */
+static int load_mapping(struct loader *l, const char *path, const char *pattern, const char *entry)
+{
+	struct config_strv seen = {0};
+	int ret;
+
+	while ((ret = loader_next(l)) == 0 && l->event.type != YAML_MAPPING_END_EVENT) {
+		ret = load_key(l, path, pattern, entry, &seen);
+		if (ret < 0)
+			break;
+	}
+	strv_free(&seen);
+	return ret;
+}
+
+/** Read the whole stream: nothing, or one document whose top is a mapping (or empty). */
+static int load_stream(struct loader *l)
+{
+	int ret = loader_next(l); /* STREAM-START */
+
+	if (ret == 0)
+		ret = loader_next(l);
+	if (ret < 0 || l->event.type == YAML_STREAM_END_EVENT)
+		return ret;
+	ret = loader_next(l); /* the top node, after DOCUMENT-START */
+	if (ret < 0)
+		return ret;
+	if (l->event.type == YAML_MAPPING_START_EVENT)
+		ret = load_mapping(l, "", "", NULL);
+	else if (l->event.type != YAML_SCALAR_EVENT || !scalar_is_null(&l->event))
+		return loader_fail(l, l->event.start_mark, "the top level must be a mapping");
+	if (ret == 0)
+		ret = loader_next(l); /* DOCUMENT-END */
+	if (ret == 0)
+		ret = loader_next(l);
+	if (ret == 0 && l->event.type != YAML_STREAM_END_EVENT)
+		return loader_fail(l, l->event.start_mark, "only one YAML document is allowed");
+	return ret;
+}
+
+/** Load YAML @p text (@p len bytes, named @p path) over @p cfg. @return 0, -EINVAL, -ENOMEM. */
+static int load_text(struct rd_config *cfg, const char *path, const char *text, size_t len, char **ret_error)
+{
+	struct loader l = {.path = path, .text = text, .cfg = cfg};
+	int ret;
+
+	if (!yaml_parser_initialize(&l.parser))
+		return error_set(ret_error, -ENOMEM, "%s: out of memory", path);
+	yaml_parser_set_input_string(&l.parser, (const unsigned char *)text, len);
+	ret = load_stream(&l);
+	if (l.have_event)
+		yaml_event_delete(&l.event);
+	yaml_parser_delete(&l.parser);
+	if (ret < 0 && ret_error) {
+		*ret_error = l.error;
+		l.error = NULL;
+		if (!*ret_error)
+			error_set(ret_error, ret, "%s: out of memory", path);
+	}
+	free(l.error);
+	return ret;
+}
+
+/** Read all of @p path, at most CONFIG_MAX_FILE_SIZE bytes. @return 0, -EFBIG, -errno. */
+static int read_file(const char *path, char **ret_text, size_t *ret_len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t len;
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	buf = malloc(CONFIG_MAX_FILE_SIZE + 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out_close;
+	}
+	errno = 0;
+	len = fread(buf, 1, CONFIG_MAX_FILE_SIZE + 1, f);
+	if (ferror(f))
+		ret = errno ? -errno : -EIO;
+	else if (len > CONFIG_MAX_FILE_SIZE)
+		ret = -EFBIG;
+	if (ret < 0) {
+		free(buf);
+		goto out_close;
+	}
+	*ret_text = buf;
+	*ret_len = len;
+out_close:
+	fclose(f);
+	return ret;
+}
+
+int config_load(struct rd_config *cfg, const char *path, char **ret_error)
+{
+	struct rd_config tmp;
+	char *text = NULL;
+	size_t len = 0;
+	int ret = read_file(path, &text, &len);
+
+	if (ret < 0)
+		return error_set(ret_error, ret, "%s: %s", path, strerrordesc_np(-ret));
+	ret = config_copy(&tmp, cfg);
+	if (ret < 0) {
+		free(text);
+		return error_set(ret_error, ret, "%s: out of memory", path);
+	}
+	ret = load_text(&tmp, path, text, len, ret_error);
+	free(text);
+	if (ret < 0) {
+		config_deinit(&tmp);
+		return ret;
+	}
+	config_deinit(cfg);
+	*cfg = tmp;
+	return 0;
+}
