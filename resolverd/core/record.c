@@ -2,7 +2,9 @@
 /* Signed records: the canonical binary encoding (format v1, see schemas/record-format.md). */
 #include "resolverd/core/record.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,9 @@
 #define FLAG_TOMBSTONE 0x01u
 #define FLAG_CERT 0x02u
 #define FLAGS_KNOWN (FLAG_TOMBSTONE | FLAG_CERT)
+
+/** Longest DNS label (RFC 1035). */
+#define DNS_LABEL_MAX 63
 
 /** Longest signed cert message: prefix, device key, not_after, pattern length, pattern. */
 #define CERT_MSG_MAX (sizeof(CERT_SIG_PREFIX) + KEYS_PUB_LEN + 8 + 2 + RECORD_MAX_URI)
@@ -181,18 +186,155 @@ static bool text_in_range(struct span s, size_t min, size_t max)
 	return s.n >= min && s.n <= max && text_valid(s);
 }
 
+static bool is_ldh_char(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/** A host name label: 1..63 of [a-z0-9-], neither starting nor ending with '-'. */
+static bool host_label_valid(const uint8_t *p, size_t n)
+{
+	if (n == 0 || n > DNS_LABEL_MAX || p[0] == '-' || p[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_ldh_char(p[i]))
+			return false;
+	}
+	return true;
+}
+
+/** A service or protocol label: '_' and then [a-z0-9-], 2..63 bytes in all. */
+static bool underscore_label_valid(const uint8_t *p, size_t n)
+{
+	if (n < 2 || n > DNS_LABEL_MAX || p[0] != '_')
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		if (!is_ldh_char(p[i]))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * Is @p s a lower-case DNS name of at most RECORD_MAX_DNS_NAME bytes, without a
+ * trailing dot, whose first @p n_underscore labels are underscore labels and
+ * whose other labels (at least one) are host name labels?
+ */
+static bool dns_name_valid(struct span s, unsigned n_underscore)
+{
+	unsigned labels = 0;
+	size_t start = 0;
+
+	if (s.n == 0 || s.n > RECORD_MAX_DNS_NAME)
+		return false;
+	for (size_t i = 0; i <= s.n; i++) {
+		const uint8_t *label = s.p + start;
+		size_t len = i - start;
+
+		if (i < s.n && s.p[i] != '.')
+			continue;
+		if (labels < n_underscore ? !underscore_label_valid(label, len) : !host_label_valid(label, len))
+			return false;
+		labels++;
+		start = i + 1;
+	}
+	return labels > n_underscore;
+}
+
+/** Consume a decimal 0..65535 without leading zeros, and the single space after it. */
+static bool take_u16_space(struct span *s)
+{
+	uint32_t v = 0;
+	size_t i = 0;
+
+	while (i < s->n && i < 5 && s->p[i] >= '0' && s->p[i] <= '9')
+		v = v * 10 + (uint32_t)(s->p[i++] - '0');
+	if (i == 0 || (i > 1 && s->p[0] == '0') || v > UINT16_MAX || i == s->n || s->p[i] != ' ')
+		return false;
+	s->p += i + 1;
+	s->n -= i + 1;
+	return true;
+}
+
+/** "PRIORITY WEIGHT PORT TARGET" of an SRV record; TARGET is a host name or "." (RFC 2782). */
+static bool srv_value_valid(struct span s)
+{
+	if (!take_u16_space(&s) || !take_u16_space(&s) || !take_u16_space(&s))
+		return false;
+	return (s.n == 1 && s.p[0] == '.') || dns_name_valid(s, 0);
+}
+
+/** Is @p s an IPv4 or IPv6 address written exactly as inet_ntop() writes it? */
+static bool ip_canonical(struct span s)
+{
+	char text[INET6_ADDRSTRLEN], back[INET6_ADDRSTRLEN];
+	struct in6_addr addr;
+	int family;
+
+	if (s.n == 0 || s.n >= sizeof(text))
+		return false;
+	memcpy(text, s.p, s.n);
+	text[s.n] = '\0';
+	family = memchr(s.p, ':', s.n) ? AF_INET6 : AF_INET;
+	if (inet_pton(family, text, &addr) != 1 || inet_ntop(family, &addr, back, sizeof(back)) == NULL)
+		return false;
+	/* Compare lengths too: a NUL inside @p s would cut text short. */
+	return strlen(back) == s.n && memcmp(back, s.p, s.n) == 0;
+}
+
+/** The name (uri field) rules of @p kind; false for an unknown kind. */
+static bool name_valid(unsigned kind, struct span name)
+{
+	switch (kind) {
+	case RECORD_BINDING:
+		return text_in_range(name, 1, RECORD_MAX_URI);
+	case RECORD_SERVICE:
+		return dns_name_valid(name, 2);
+	case RECORD_HOST:
+		return dns_name_valid(name, 0);
+	default:
+		return false;
+	}
+}
+
+/** The value (contact field, outside tombstones) rules of @p kind; false for an unknown kind. */
+static bool value_valid(unsigned kind, struct span value)
+{
+	switch (kind) {
+	case RECORD_BINDING:
+		return text_in_range(value, 1, RECORD_MAX_URI);
+	case RECORD_SERVICE:
+		return srv_value_valid(value);
+	case RECORD_HOST:
+		return ip_canonical(value);
+	default:
+		return false;
+	}
+}
+
+int record_name_check(enum record_kind kind, const char *name)
+{
+	return name != NULL && name_valid((unsigned)kind, span_of(name)) ? 0 : -EINVAL;
+}
+
+int record_value_check(enum record_kind kind, const char *contact)
+{
+	return contact != NULL && value_valid((unsigned)kind, span_of(contact)) ? 0 : -EINVAL;
+}
+
 /** The canonical-form rules shared by the encoder and the decoder (record-format.md). */
 static bool view_valid(const struct record_view *v)
 {
-	if (v->kind != RECORD_BINDING || v->q > RECORD_Q_MAX)
+	/* An SRV answer orders by its own priority and weight, and addresses have no order: q is for bindings. */
+	uint16_t q_max = v->kind == RECORD_BINDING ? RECORD_Q_MAX : 0;
+
+	if (!name_valid(v->kind, v->uri) || v->q > q_max)
 		return false;
-	if (v->tombstone ? v->contact.n != 0 || v->q != 0 : v->contact.n == 0)
+	if (v->tombstone ? v->contact.n != 0 || v->q != 0 : !value_valid(v->kind, v->contact))
 		return false;
 	if (v->has_cert && !text_in_range(v->pattern, 1, RECORD_MAX_URI))
 		return false;
-	return text_in_range(v->uri, 1, RECORD_MAX_URI) &&
-	       text_in_range(v->contact, 0, RECORD_MAX_URI) &&
-	       text_in_range(v->instance, 1, RECORD_MAX_INSTANCE);
+	return text_in_range(v->instance, 1, RECORD_MAX_INSTANCE);
 }
 
 /**

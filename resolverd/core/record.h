@@ -22,14 +22,16 @@
 #define RECORD_FORMAT_VERSION 1
 #define RECORD_MAX_SIZE 1024  /**< cap on the whole encoded record, signature included */
 #define RECORD_MAX_URI 512    /**< cap on uri, contact and cert pattern, in bytes */
+#define RECORD_MAX_DNS_NAME 253 /**< cap on a service or host name (kinds 2, 3) and SRV target, in bytes */
 #define RECORD_MAX_INSTANCE 128
 #define RECORD_KEY_LEN 20     /**< DHT key length (OpenDHT InfoHash) */
 #define RECORD_Q_MAX 1000     /**< q is stored in thousandths: 1000 means q=1.0 */
 
+/** What a record maps; the name is its uri field, the value its contact field. */
 enum record_kind {
-	RECORD_BINDING = 1, /**< URI -> device URL */
-	RECORD_SERVICE = 2, /**< reserved: _svc._proto.domain -> SRV target (DNS front end) */
-	RECORD_HOST = 3,    /**< reserved: name -> addresses (DNS front end) */
+	RECORD_BINDING = 1, /**< normalized URI -> device URL */
+	RECORD_SERVICE = 2, /**< "_svc._proto.domain" -> "PRIORITY WEIGHT PORT TARGET" (DNS SRV) */
+	RECORD_HOST = 3,    /**< host name -> one IPv4 or IPv6 address (DNS A/AAAA) */
 };
 
 /** A delegation: a domain key allows a device key to publish URIs matching pattern until not_after. */
@@ -48,11 +50,11 @@ struct record_cert {
 struct record {
 	enum record_kind kind;
 	bool tombstone;       /**< the (publisher, instance) device is gone */
-	uint16_t q;           /**< preference 0..RECORD_Q_MAX (thousandths) */
+	uint16_t q;           /**< preference 0..RECORD_Q_MAX (thousandths); always 0 outside bindings */
 	uint64_t seq;         /**< monotonic per (publisher, instance) */
 	uint64_t expires;     /**< absolute expiry, unix seconds */
-	const char *uri;      /**< normalized URI (the name) */
-	const char *contact;  /**< device URL; "" in a tombstone */
+	const char *uri;      /**< the name: a normalized URI, a service name or a host name (record_name_check()) */
+	const char *contact;  /**< the value (record_value_check()): URL, SRV data, address; "" in a tombstone */
 	const char *instance; /**< stable device id */
 	uint8_t publisher[KEYS_PUB_LEN];
 	bool has_cert;
@@ -61,6 +63,27 @@ struct record {
 	const uint8_t *wire;  /**< the canonical encoding (decoded records only) */
 	size_t wire_len;
 };
+
+/**
+ * Check a record name (the uri field) against the rules of @p kind in
+ * record-format.md. A binding name only needs 1..RECORD_MAX_URI bytes of
+ * UTF-8 without control characters (uri.h normalizes URIs); a service name is
+ * "_svc._proto.domain" and a host name a lower-case LDH name, both without a
+ * trailing dot. Pure function, any thread.
+ * @param name borrowed; NULL is -EINVAL.
+ * @return 0, or -EINVAL (also for an unknown kind).
+ */
+int record_name_check(enum record_kind kind, const char *name);
+
+/**
+ * Check a record value (the contact field of a record that is not a
+ * tombstone) against the rules of @p kind: a binding's device URL (1..
+ * RECORD_MAX_URI bytes of text), a service's "PRIORITY WEIGHT PORT TARGET",
+ * or a host's address in inet_ntop() form. Pure function, any thread.
+ * @param contact borrowed; NULL and "" are -EINVAL.
+ * @return 0, or -EINVAL (also for an unknown kind).
+ */
+int record_value_check(enum record_kind kind, const char *contact);
 
 /**
  * Encode and sign @p fields with @p key. fields->publisher, fields->signature,

@@ -38,6 +38,21 @@ static const char kat_record_cert_hex[] =
 	"6e6fd2fc08cfc2d127c82fd4668c552b5bebab8cfb804d6ac246158cbdb0d2b03c0e9422033ce7392f938784"
 	"72e1e8071b8945650fe0efea1d545d8d0b6e13878b060cf1499f5b2bb198cecc54aa337cfec83abefee6f0de"
 	"ed057715ab9c54dc408b2b67c7a855379a0aced50800a5bbd7154f0601";
+/* kind 2, q 0, seq 7, expires 1700000000, "_sip._udp.example.com" -> "10 60 5060 sip1.example.com", "dev1" */
+static const char kat_service_hex[] =
+	"726401020000000000000000000007000000006553f100d75a980182b10ab7d54bfed3c964073a0ee172f3da"
+	"a62325af021a68f707511a00155f7369702e5f7564702e6578616d706c652e636f6d001b3130203630203530"
+	"363020736970312e6578616d706c652e636f6d000464657631233e7b669fea64fae1e8e54aa14f889d205e34"
+	"aaf0974bcfcfb0c6c63e7d461d0f40c8d3e2fffecaed003d381b5a4ef0eca6a064ff993d3c6bfd0e37f55888"
+	"02";
+static const uint64_t kat_service_id = 0x645ea7d13395d31aull;
+/* kind 3, q 0, seq 8, expires 1700000000, "sip1.example.com" -> "2001:db8::10", "dev1" */
+static const char kat_host_hex[] =
+	"726401030000000000000000000008000000006553f100d75a980182b10ab7d54bfed3c964073a0ee172f3da"
+	"a62325af021a68f707511a0010736970312e6578616d706c652e636f6d000c323030313a6462383a3a313000"
+	"046465763170f138cde4484ff8b85cb0adc4e3bebcb6049167da70e4f616f7d714ff6eabd26e4b89e3313286"
+	"566cb763ef1a102251f5fb28df4238091cf1c14cea76baae03";
+static const uint64_t kat_host_id = 0x36bd70ba974cac30ull;
 
 static struct keypair device, domain, other;
 
@@ -411,7 +426,7 @@ Test(record, encode_rejects_out_of_range_fields)
 		mutation;                                                              \
 		cr_assert_eq(record_encode(&f, &device, wire, &len), -EINVAL, #mutation); \
 	} while (0)
-	EXPECT_EINVAL(f.kind = RECORD_SERVICE);
+	EXPECT_EINVAL(f.kind = RECORD_SERVICE); /* a URI is no service name */
 	EXPECT_EINVAL(f.kind = RECORD_HOST);
 	EXPECT_EINVAL(f.kind = (enum record_kind)0);
 	EXPECT_EINVAL(f.q = RECORD_Q_MAX + 1);
@@ -501,9 +516,9 @@ Test(record, decode_rejects_bad_header)
 	r = raw_default(), r.kind = 0;
 	expect_decode(&r, -EBADMSG, "kind 0");
 	r = raw_default(), r.kind = RECORD_SERVICE;
-	expect_decode(&r, -EBADMSG, "reserved kind 2");
+	expect_decode(&r, -EBADMSG, "kind 2 with a binding's name and value");
 	r = raw_default(), r.kind = RECORD_HOST;
-	expect_decode(&r, -EBADMSG, "reserved kind 3");
+	expect_decode(&r, -EBADMSG, "kind 3 with a binding's name and value");
 	r = raw_default(), r.kind = 4;
 	expect_decode(&r, -EBADMSG, "kind 4");
 	for (unsigned bit = 2; bit < 8; bit++) {
@@ -751,6 +766,436 @@ Test(record, cert_signature_covers_every_field)
 	cr_assert(record_cert_verify(&cert, device.pub));
 }
 
+/* ------------------------------------------------------------------------- */
+/* Kinds 2 (service) and 3 (host): names, values, canonical form.            */
+/* ------------------------------------------------------------------------- */
+
+/* NULL-terminated lists of names and values for one kind, valid and not. */
+struct kind_rules {
+	enum record_kind kind;
+	const char *name, *value; /* a valid pair, to vary one field at a time */
+	const char *const *good_names, *const *bad_names;
+	const char *const *good_values, *const *bad_values;
+};
+
+static const char *const good_service_names[] = {
+	"_sip._udp.example.com", "_x._y.z", "_sip-tls._tcp.a-b.example", "_sip._udp.123", "_0._1.xn--bcher-kva.example",
+	NULL,
+};
+static const char *const bad_service_names[] = {
+	"", ".", "_sip._udp", "_sip._udp.", "_sip._udp.example.com.", "._sip._udp.example.com", "_SIP._udp.example.com",
+	"_sip._UDP.example.com", "_sip._udp.Example.com", "sip._udp.example.com", "_sip.udp.example.com",
+	"_._udp.example.com", "_sip._.example.com", "_sip.__udp.example.com", "_s!p._udp.example.com",
+	"_sip._udp._example.com", "_sip._udp.-example.com", "_sip._udp.example-.com", "_sip._udp..com",
+	"_sip._udp.exa mple.com", "_sip._udp.ex\xc3\xa9.com", "_sip._udp.example.com\t", "_sip._udp.*.example.com",
+	"sip:alice@example.com", "_sip..example.com", NULL,
+};
+static const char *const good_host_names[] = {
+	"sip1.example.com", "localhost", "a", "1.2.3.4", "xn--bcher-kva.example", "a-b.c", "0-0.9", NULL,
+};
+static const char *const bad_host_names[] = {
+	"", ".", "example.com.", ".example.com", "a..b", "Example.com", "_sip.example.com", "_sip._udp.example.com",
+	"a_b.example", "-a.example", "a-.example", "a.-b", "a.b-", "ex ample.com", "b\xc3\xbc" "cher.example",
+	"*.example.com", "a/b", "a@b", "sip:alice@example.com", NULL,
+};
+static const char *const good_service_values[] = {
+	"10 60 5060 sip1.example.com", "0 0 0 .", "65535 65535 65535 a", "0 5 1 x.y", "1 0 443 xn--bcher-kva.example",
+	"9 99 999 1.2.3.4", NULL,
+};
+static const char *const bad_service_values[] = {
+	"", ".", "10 60 5060", "10 60 5060 ", "10 60 5060 ..", "10 60 5060 .a", "010 60 5060 a", "10 00 5060 a",
+	"10 60 05060 a", "65536 0 0 a", "0 65536 0 a", "0 0 65536 a", "0 0 100000 a", "-1 0 0 a", "+1 0 0 a",
+	"1e3 0 0 a", "10  60 5060 a", " 10 60 5060 a", "10 60 5060 a ", "10\t60 5060 a", "10 60 5060 A.example",
+	"10 60 5060 a.example.", "10 60 5060 a b", "10 60 5060 _sip.example", "10 60 a", "a b c d",
+	"99999999999999999999 0 0 a", "10 60 5060 -a", "10,60,5060,a", NULL,
+};
+static const char *const good_host_values[] = {
+	"192.0.2.1", "0.0.0.0", "255.255.255.255", "::", "::1", "2001:db8::10", "::ffff:192.0.2.1", "fe80::1",
+	"1:0:0:2::3", "1::2:0:0:3:4", "2001:db8:0:1:1:1:1:1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", NULL,
+};
+static const char *const bad_host_values[] = {
+	"", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.256", " 1.2.3.4", "1.2.3.4 ", "2001:DB8::10",
+	"2001:db8:0:0:0:0:0:10", "2001:0db8::10", "2001:db8::0:10", "::ffff:c000:201", "1:0:0:2:0:0:0:3",
+	"1:0:0:2::3:4", "2001:db8::1:1:1:1:1", "[::1]", "::1%lo", "fe80::1%eth0", "localhost", "1.2.3.4/32",
+	"1.2.3.4:80", "0x7f.0.0.1", "2001:db8::10\n", "0000:0000:0000:0000:0000:0000:0000:0000",
+	"FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF", "sip:alice@example.com", NULL,
+};
+
+static const struct kind_rules kind_rules[] = {
+	{RECORD_SERVICE, "_sip._udp.example.com", "10 60 5060 sip1.example.com", good_service_names,
+	 bad_service_names, good_service_values, bad_service_values},
+	{RECORD_HOST, "sip1.example.com", "192.0.2.1", good_host_names, bad_host_names, good_host_values,
+	 bad_host_values},
+};
+
+/** The service used by the known-answer vector. */
+static struct record kat_service_fields(void)
+{
+	return (struct record){
+		.kind = RECORD_SERVICE,
+		.seq = 7,
+		.expires = 1700000000,
+		.uri = "_sip._udp.example.com",
+		.contact = "10 60 5060 sip1.example.com",
+		.instance = "dev1",
+	};
+}
+
+/** The host used by the known-answer vector. */
+static struct record kat_host_fields(void)
+{
+	return (struct record){
+		.kind = RECORD_HOST,
+		.seq = 8,
+		.expires = 1700000000,
+		.uri = "sip1.example.com",
+		.contact = "2001:db8::10",
+		.instance = "dev1",
+	};
+}
+
+/** A raw record of @p kind mapping @p name to @p value, otherwise raw_default(). */
+static struct raw raw_kind(enum record_kind kind, const char *name, const char *value)
+{
+	struct raw r = raw_default();
+
+	r.kind = (uint8_t)kind;
+	r.q = 0;
+	r.uri = name;
+	r.uri_len = strlen(name);
+	r.contact = value;
+	r.contact_len = strlen(value);
+	return r;
+}
+
+/**
+ * A name of exactly @p len bytes: @p prefix, then labels of 63 'a' (the last
+ * one shorter) joined by dots. @return owned string.
+ */
+static char *name_of_len(const char *prefix, size_t len)
+{
+	size_t plen = strlen(prefix);
+	char *s = repeat('a', len);
+
+	memcpy(s, prefix, plen);
+	for (size_t i = plen + 63; i < len; i += 64)
+		s[i] = '.';
+	cr_assert_neq(s[len - 1], '.', "pick another length");
+	return s;
+}
+
+/** Check and encode @p f, then decode it: every field must come back. */
+static void assert_round_trip(const struct record *f, const struct keypair *k)
+{
+	uint8_t wire[RECORD_MAX_SIZE];
+	size_t len = 0;
+	struct record *rec;
+
+	cr_assert_eq(record_name_check(f->kind, f->uri), 0, "%s", f->uri);
+	if (!f->tombstone)
+		cr_assert_eq(record_value_check(f->kind, f->contact), 0, "%s", f->contact);
+	encode_ok(f, k, wire, &len);
+	rec = decode_ok(wire, len);
+	cr_assert_eq(rec->kind, f->kind);
+	cr_assert_eq(rec->tombstone, f->tombstone);
+	cr_assert_eq(rec->q, 0);
+	cr_assert_eq(rec->seq, f->seq);
+	cr_assert_eq(rec->expires, f->expires);
+	cr_assert_str_eq(rec->uri, f->uri);
+	cr_assert_str_eq(rec->contact, f->contact);
+	cr_assert_str_eq(rec->instance, f->instance);
+	cr_assert_eq(rec->has_cert, f->has_cert);
+	cr_assert_arr_eq(rec->publisher, k->pub, KEYS_PUB_LEN);
+	record_free(rec);
+}
+
+Test(record, known_answer_service)
+{
+	struct record f = kat_service_fields();
+	uint8_t wire[RECORD_MAX_SIZE];
+	char hex[2 * RECORD_MAX_SIZE + 1];
+	size_t len = 0;
+	struct record *rec;
+
+	encode_ok(&f, &device, wire, &len);
+	hex_encode(wire, len, hex);
+	cr_assert_str_eq(hex, kat_service_hex);
+	cr_assert_eq(record_value_id(wire, len), kat_service_id);
+	len = (sizeof(kat_service_hex) - 1) / 2;
+	hex_decode(kat_service_hex, wire, len);
+	rec = decode_ok(wire, len);
+	cr_assert_eq(rec->kind, RECORD_SERVICE);
+	cr_assert_eq(rec->q, 0);
+	cr_assert_eq(rec->seq, 7);
+	cr_assert_str_eq(rec->uri, "_sip._udp.example.com");
+	cr_assert_str_eq(rec->contact, "10 60 5060 sip1.example.com");
+	cr_assert_str_eq(rec->instance, "dev1");
+	cr_assert_arr_eq(rec->publisher, device.pub, KEYS_PUB_LEN);
+	record_free(rec);
+}
+
+Test(record, known_answer_host)
+{
+	struct record f = kat_host_fields();
+	uint8_t wire[RECORD_MAX_SIZE];
+	char hex[2 * RECORD_MAX_SIZE + 1];
+	size_t len = 0;
+	struct record *rec;
+
+	encode_ok(&f, &device, wire, &len);
+	hex_encode(wire, len, hex);
+	cr_assert_str_eq(hex, kat_host_hex);
+	cr_assert_eq(record_value_id(wire, len), kat_host_id);
+	len = (sizeof(kat_host_hex) - 1) / 2;
+	hex_decode(kat_host_hex, wire, len);
+	rec = decode_ok(wire, len);
+	cr_assert_eq(rec->kind, RECORD_HOST);
+	cr_assert_eq(rec->seq, 8);
+	cr_assert_str_eq(rec->uri, "sip1.example.com");
+	cr_assert_str_eq(rec->contact, "2001:db8::10");
+	record_free(rec);
+}
+
+Test(record, round_trip_services_and_hosts)
+{
+	for (size_t k = 0; k < sizeof(kind_rules) / sizeof(kind_rules[0]); k++) {
+		const struct kind_rules *kr = &kind_rules[k];
+		struct record f = {.kind = kr->kind, .seq = 1, .expires = 2, .instance = "dev2"};
+
+		f.contact = kr->value;
+		for (size_t i = 0; kr->good_names[i]; i++) {
+			f.uri = kr->good_names[i];
+			assert_round_trip(&f, &other);
+		}
+		f.uri = kr->name;
+		for (size_t i = 0; kr->good_values[i]; i++) {
+			f.contact = kr->good_values[i];
+			assert_round_trip(&f, &other);
+		}
+		f.tombstone = true;
+		f.contact = "";
+		f.seq = UINT64_MAX;
+		assert_round_trip(&f, &other);
+		f.tombstone = false;
+		f.contact = kr->value;
+		f.has_cert = true;
+		cr_assert_eq(record_cert_make(&domain, other.pub, "*.example.com", 42, &f.cert), 0);
+		assert_round_trip(&f, &other);
+	}
+}
+
+Test(record, several_addresses_are_several_instances)
+{
+	struct record v4 = kat_host_fields(), v6 = kat_host_fields();
+	uint8_t a[RECORD_MAX_SIZE], b[RECORD_MAX_SIZE];
+	uint8_t ka[RECORD_KEY_LEN], kb[RECORD_KEY_LEN];
+	size_t alen = 0, blen = 0;
+
+	v4.contact = "192.0.2.10";
+	v4.instance = "dev1-v4";
+	encode_ok(&v4, &device, a, &alen);
+	encode_ok(&v6, &device, b, &blen);
+	record_dht_key(v4.kind, v4.uri, ka);
+	record_dht_key(v6.kind, v6.uri, kb);
+	cr_assert_arr_eq(ka, kb, RECORD_KEY_LEN, "one name, one DHT key");
+	cr_assert_neq(record_value_id(a, alen), record_value_id(b, blen), "two values under it");
+}
+
+Test(record_check, names_and_values_by_kind)
+{
+	for (size_t k = 0; k < sizeof(kind_rules) / sizeof(kind_rules[0]); k++) {
+		const struct kind_rules *kr = &kind_rules[k];
+
+		for (size_t i = 0; kr->good_names[i]; i++)
+			cr_expect_eq(record_name_check(kr->kind, kr->good_names[i]), 0, "kind %d '%s'", kr->kind,
+				     kr->good_names[i]);
+		for (size_t i = 0; kr->bad_names[i]; i++)
+			cr_expect_eq(record_name_check(kr->kind, kr->bad_names[i]), -EINVAL, "kind %d '%s'", kr->kind,
+				     kr->bad_names[i]);
+		for (size_t i = 0; kr->good_values[i]; i++)
+			cr_expect_eq(record_value_check(kr->kind, kr->good_values[i]), 0, "kind %d '%s'", kr->kind,
+				     kr->good_values[i]);
+		for (size_t i = 0; kr->bad_values[i]; i++)
+			cr_expect_eq(record_value_check(kr->kind, kr->bad_values[i]), -EINVAL, "kind %d '%s'", kr->kind,
+				     kr->bad_values[i]);
+		cr_expect_eq(record_name_check(kr->kind, NULL), -EINVAL);
+		cr_expect_eq(record_value_check(kr->kind, NULL), -EINVAL);
+	}
+}
+
+Test(record_check, bindings_and_unknown_kinds)
+{
+	char *long_uri = repeat('u', RECORD_MAX_URI + 1);
+
+	cr_assert_eq(record_name_check(RECORD_BINDING, "sip:alice@example.com"), 0);
+	cr_assert_eq(record_name_check(RECORD_BINDING, "Not Normalized, but text \xc3\xa9"), 0);
+	cr_assert_eq(record_name_check(RECORD_BINDING, ""), -EINVAL);
+	cr_assert_eq(record_name_check(RECORD_BINDING, "a\x01"), -EINVAL);
+	cr_assert_eq(record_name_check(RECORD_BINDING, "\xc0\x80"), -EINVAL);
+	cr_assert_eq(record_name_check(RECORD_BINDING, long_uri), -EINVAL);
+	cr_assert_eq(record_name_check(RECORD_BINDING, NULL), -EINVAL);
+	cr_assert_eq(record_value_check(RECORD_BINDING, "https://a.example/d1"), 0);
+	cr_assert_eq(record_value_check(RECORD_BINDING, ""), -EINVAL, "a tombstone's contact is no value");
+	cr_assert_eq(record_value_check(RECORD_BINDING, "a\nb"), -EINVAL);
+	cr_assert_eq(record_value_check(RECORD_BINDING, long_uri), -EINVAL);
+	long_uri[RECORD_MAX_URI] = '\0';
+	cr_assert_eq(record_name_check(RECORD_BINDING, long_uri), 0);
+	cr_assert_eq(record_value_check(RECORD_BINDING, long_uri), 0);
+	cr_assert_eq(record_name_check((enum record_kind)0, "a"), -EINVAL);
+	cr_assert_eq(record_name_check((enum record_kind)4, "a"), -EINVAL);
+	cr_assert_eq(record_value_check((enum record_kind)0, "192.0.2.1"), -EINVAL);
+	cr_assert_eq(record_value_check((enum record_kind)4, "192.0.2.1"), -EINVAL);
+	free(long_uri);
+}
+
+Test(record, dns_name_length_limits)
+{
+	static const struct {
+		enum record_kind kind;
+		const char *prefix;
+	} cases[] = {{RECORD_SERVICE, "_sip._udp."}, {RECORD_HOST, ""}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct kind_rules *kr = &kind_rules[i];
+		char *fits = name_of_len(cases[i].prefix, RECORD_MAX_DNS_NAME);
+		char *too_long = name_of_len(cases[i].prefix, RECORD_MAX_DNS_NAME + 1);
+		char *label63 = name_of_len(cases[i].prefix, strlen(cases[i].prefix) + 63);
+		char *label64 = repeat('b', strlen(cases[i].prefix) + 64);
+		struct record f = {.kind = kr->kind, .contact = kr->value, .instance = "dev1"};
+		uint8_t wire[RECORD_MAX_SIZE];
+		size_t len;
+		struct raw r;
+
+		cr_assert_eq(kr->kind, cases[i].kind);
+		memcpy(label64, cases[i].prefix, strlen(cases[i].prefix));
+		cr_assert_eq(record_name_check(kr->kind, fits), 0, "%s", fits);
+		cr_assert_eq(record_name_check(kr->kind, label63), 0, "%s", label63);
+		cr_assert_eq(record_name_check(kr->kind, too_long), -EINVAL, "%s", too_long);
+		cr_assert_eq(record_name_check(kr->kind, label64), -EINVAL, "%s", label64);
+		f.uri = fits;
+		assert_round_trip(&f, &device);
+		f.uri = too_long;
+		cr_assert_eq(record_encode(&f, &device, wire, &len), -EINVAL);
+		f.uri = label64;
+		cr_assert_eq(record_encode(&f, &device, wire, &len), -EINVAL);
+		r = raw_kind(kr->kind, too_long, kr->value);
+		expect_decode(&r, -EBADMSG, "254-byte name");
+		r = raw_kind(kr->kind, label64, kr->value);
+		expect_decode(&r, -EBADMSG, "64-byte label");
+		free(fits);
+		free(too_long);
+		free(label63);
+		free(label64);
+	}
+	/* The service and protocol labels have the same cap: '_' and 62 more bytes. */
+	{
+		char *svc = repeat('s', 64 + strlen("._udp.example.com"));
+
+		svc[0] = '_';
+		strcpy(svc + 64, "._udp.example.com");
+		cr_assert_eq(record_name_check(RECORD_SERVICE, svc), -EINVAL);
+		strcpy(svc + 63, "._udp.example.com");
+		cr_assert_eq(record_name_check(RECORD_SERVICE, svc), 0);
+		free(svc);
+	}
+}
+
+Test(record, encode_rejects_bad_services_and_hosts)
+{
+	uint8_t wire[RECORD_MAX_SIZE];
+	size_t len = 12345;
+
+	for (size_t k = 0; k < sizeof(kind_rules) / sizeof(kind_rules[0]); k++) {
+		const struct kind_rules *kr = &kind_rules[k];
+		struct record f = {.kind = kr->kind, .uri = kr->name, .contact = kr->value, .instance = "dev1"};
+
+		encode_ok(&f, &device, wire, &len);
+		for (size_t i = 0; kr->bad_names[i]; i++) {
+			f.uri = kr->bad_names[i];
+			cr_expect_eq(record_encode(&f, &device, wire, &len), -EINVAL, "name '%s'", f.uri);
+		}
+		f.uri = kr->name;
+		for (size_t i = 0; kr->bad_values[i]; i++) {
+			f.contact = kr->bad_values[i];
+			cr_expect_eq(record_encode(&f, &device, wire, &len), -EINVAL, "value '%s'", f.contact);
+		}
+		f.contact = kr->value;
+		len = 12345;
+		f.q = 1;
+		cr_expect_eq(record_encode(&f, &device, wire, &len), -EINVAL, "q 1");
+		f.q = RECORD_Q_MAX;
+		cr_expect_eq(record_encode(&f, &device, wire, &len), -EINVAL, "q 1000");
+		f.q = 0;
+		f.tombstone = true;
+		cr_expect_eq(record_encode(&f, &device, wire, &len), -EINVAL, "tombstone with a value");
+		f.contact = "";
+		f.q = 1;
+		cr_expect_eq(record_encode(&f, &device, wire, &len), -EINVAL, "tombstone with q 1");
+		f.tombstone = false;
+		f.q = 0;
+		cr_expect_eq(record_encode(&f, &device, wire, &len), -EINVAL, "empty value");
+		cr_assert_eq(len, 12345, "ret_len written on failure");
+	}
+}
+
+Test(record, decode_rejects_bad_services_and_hosts)
+{
+	for (size_t k = 0; k < sizeof(kind_rules) / sizeof(kind_rules[0]); k++) {
+		const struct kind_rules *kr = &kind_rules[k];
+		struct raw r = raw_kind(kr->kind, kr->name, kr->value);
+
+		expect_decode(&r, 0, "the valid pair");
+		for (size_t i = 0; kr->bad_names[i]; i++) {
+			r = raw_kind(kr->kind, kr->bad_names[i], kr->value);
+			expect_decode(&r, -EBADMSG, kr->bad_names[i]);
+		}
+		for (size_t i = 0; kr->bad_values[i]; i++) {
+			r = raw_kind(kr->kind, kr->name, kr->bad_values[i]);
+			expect_decode(&r, -EBADMSG, kr->bad_values[i]);
+		}
+		/* A NUL would end the text early for a C parser. */
+		r = raw_kind(kr->kind, kr->name, kr->value);
+		r.uri_len++;
+		expect_decode(&r, -EBADMSG, "NUL after the name");
+		r = raw_kind(kr->kind, kr->name, kr->value);
+		r.contact_len++;
+		expect_decode(&r, -EBADMSG, "NUL after the value");
+		r = raw_kind(kr->kind, kr->name, kr->value);
+		r.q = 1;
+		expect_decode(&r, -EBADMSG, "q 1");
+		r.q = RECORD_Q_MAX;
+		expect_decode(&r, -EBADMSG, "q 1000");
+		r = raw_kind(kr->kind, kr->name, "");
+		expect_decode(&r, -EBADMSG, "empty value");
+		r.flags = 0x01;
+		expect_decode(&r, 0, "tombstone");
+		r.q = 1;
+		expect_decode(&r, -EBADMSG, "tombstone with q 1");
+		r = raw_kind(kr->kind, kr->name, kr->value);
+		r.flags = 0x01;
+		expect_decode(&r, -EBADMSG, "tombstone with a value");
+		r = raw_kind(kr->kind, "sip:alice@example.com", kr->value);
+		expect_decode(&r, -EBADMSG, "a URI as the name");
+	}
+}
+
+Test(record, kinds_do_not_share_rules)
+{
+	struct raw r;
+
+	/* Each kind's valid name and value, under the other two kinds. */
+	r = raw_kind(RECORD_HOST, "_sip._udp.example.com", "10 60 5060 sip1.example.com");
+	expect_decode(&r, -EBADMSG, "a service under kind 3");
+	r = raw_kind(RECORD_SERVICE, "sip1.example.com", "192.0.2.1");
+	expect_decode(&r, -EBADMSG, "a host under kind 2");
+	r = raw_kind(RECORD_BINDING, "sip1.example.com", "192.0.2.1");
+	expect_decode(&r, 0, "a binding's name and value are any text");
+	r = raw_kind(RECORD_SERVICE, "_sip._udp.example.com", "192.0.2.1");
+	expect_decode(&r, -EBADMSG, "an address as SRV data");
+	r = raw_kind(RECORD_HOST, "sip1.example.com", "10 60 5060 sip1.example.com");
+	expect_decode(&r, -EBADMSG, "SRV data as an address");
+}
+
 Test(record_pattern, table)
 {
 	static const struct {
@@ -817,6 +1262,12 @@ Test(record_dht, known_answer)
 	record_dht_key(RECORD_BINDING, "", key);
 	hex_encode(key, sizeof(key), hex);
 	cr_assert_str_eq(hex, "820d9b106e93fa07ad4d2b060eca7327bcb6884d");
+	record_dht_key(RECORD_SERVICE, "_sip._udp.example.com", key);
+	hex_encode(key, sizeof(key), hex);
+	cr_assert_str_eq(hex, "426e4530ae62a4ec9d00d006c38550536b4fbbb8");
+	record_dht_key(RECORD_HOST, "sip1.example.com", key);
+	hex_encode(key, sizeof(key), hex);
+	cr_assert_str_eq(hex, "b10e9568afa24a7819ea5c5d7e1fd2c327631079");
 }
 
 Test(record_dht, stable_and_distinct)
