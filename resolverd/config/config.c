@@ -15,11 +15,13 @@
  *  - config_load() walks libyaml events. The table says whether a key is a
  *    section, a map entry or an option; every event it does not expect is an
  *    error at that event's mark. So nesting never goes deeper than the table
- *    (five levels) whatever the input, and an alias is refused, never
- *    expanded.
- *  - The maps (policy.domains, http.tokens) are rows whose name holds one '*'
- *    segment: the entry's name, which may contain dots. A struct map_desc
- *    says where the entry array lives; the rows say what an entry holds.
+ *    (five levels) whatever the input, and anchors and aliases are
+ *    refused, never expanded.
+ *  - The maps (policy.domains, http.tokens, dns.dht_zones) are rows whose name
+ *    holds one '*' segment: the entry's name, which may contain dots. A struct
+ *    map_desc says where the entry array lives; the rows say what an entry
+ *    holds. A map row's default is given to each entry when it is created,
+ *    with '*' in it standing for the entry's name ("ns.*").
  *  - config_deinit() and the deep copy behind config_load() walk the table too,
  *    so a new option needs a struct member and a row, nothing else.
  *
@@ -27,6 +29,15 @@
  * 1..64"); the caller prefixes "FILE:LINE:COLUMN: NAME: " or "--set KEY: ".
  * User text is echoed only through echo_of(): printable and truncated. Token
  * secrets are never echoed.
+ *
+ * Each value also keeps its origin (struct config_origin): the file position
+ * of the YAML value that set it last, or the --set that did, or nothing for a
+ * built-in default; a map entry keeps the place that first named it too. The
+ * config has one origin per plain row, each entry one per row of its map plus
+ * its own, and origin_index() maps a row to its slot. config_validate() uses
+ * them so that a cross-field error points at a line, as a load error does.
+ * An origin is allocated before its value is stored, so storing it cannot
+ * fail.
  *
  * config_load() is transactional: it fills a deep copy and swaps it in only on
  * success, so a failed load changes nothing and leaks nothing. A file sets
@@ -53,12 +64,13 @@
 
 #include "resolverd/core/keys.h"
 #include "resolverd/core/policy.h"
+#include "resolverd/core/record.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /** Largest configuration file read, in bytes: a real one is a few KiB. */
 #define CONFIG_MAX_FILE_SIZE (1024 * 1024)
-/** Most entries one map (policy.domains, http.tokens) may hold. */
+/** Most entries one map (policy.domains, http.tokens, dns.dht_zones) may hold. */
 #define CONFIG_MAX_MAP_ENTRIES 1024
 /** Shortest accepted bearer token. */
 #define TOKEN_MIN_LEN 16
@@ -567,6 +579,15 @@ static int check_domain(char *name, char **reason)
 	return 0;
 }
 
+/** A DNS host name (dns.dht_zones names, dns.enum_suffixes), stored lower-case; the rules are record.h's. */
+static int check_dns_name(char *text, char **reason)
+{
+	lower_in_place(text);
+	if (record_name_check(RECORD_HOST, text) < 0)
+		return fail_reason(reason, "'%s' is not a host name (LDH labels, no trailing dot)", echo_of(text).s);
+	return 0;
+}
+
 /** An http.tokens entry name. */
 static int check_token_name(char *name, char **reason)
 {
@@ -598,6 +619,7 @@ struct map_desc {
 	size_t count_off;  /**< offset of its size_t count */
 	size_t entry_size; /**< sizeof one entry */
 	size_t name_off;   /**< offset in an entry of its owned char *name */
+	size_t origins_off; /**< offset in an entry of its owned struct config_origin *origins */
 	int (*check_name)(char *name, char **reason); /**< checks, and may normalize, an entry name */
 };
 
@@ -610,7 +632,8 @@ struct option {
 	int (*check)(char *text, char **reason); /**< OPT_STRING value, OPT_LIST item */
 	unsigned min, max;     /**< OPT_UINT bounds, inclusive */
 	const char *const *names; /**< OPT_ENUM names, NULL-terminated */
-	const char *def;       /**< default, as --set text (lists comma-separated); NULL: none */
+	const char *def;       /**< default, as --set text (lists comma-separated); NULL: none. A map row's
+				    default is given to each new entry, '*' standing for the entry's name. */
 };
 
 static const char *const policy_mode_names[] = {"open", "keys", NULL};
@@ -621,6 +644,7 @@ static const struct map_desc domain_map = {
 	.count_off = offsetof(struct rd_config, policy.n_domains),
 	.entry_size = sizeof(struct config_domain),
 	.name_off = offsetof(struct config_domain, name),
+	.origins_off = offsetof(struct config_domain, origins),
 	.check_name = check_domain,
 };
 
@@ -629,10 +653,20 @@ static const struct map_desc token_map = {
 	.count_off = offsetof(struct rd_config, http.n_tokens),
 	.entry_size = sizeof(struct config_token),
 	.name_off = offsetof(struct config_token, name),
+	.origins_off = offsetof(struct config_token, origins),
 	.check_name = check_token_name,
 };
 
-static const struct map_desc *const maps[] = {&domain_map, &token_map};
+static const struct map_desc zone_map = {
+	.array_off = offsetof(struct rd_config, dns.zones),
+	.count_off = offsetof(struct rd_config, dns.n_zones),
+	.entry_size = sizeof(struct config_zone),
+	.name_off = offsetof(struct config_zone, apex),
+	.origins_off = offsetof(struct config_zone, origins),
+	.check_name = check_dns_name,
+};
+
+static const struct map_desc *const maps[] = {&domain_map, &token_map, &zone_map};
 
 #define CFG(member) offsetof(struct rd_config, member)
 #define STRING(key, member, fn, dflt) {.name = key, .kind = OPT_STRING, .offset = CFG(member), .check = fn, .def = dflt}
@@ -659,6 +693,28 @@ static const struct option options[] = {
 	{.name = "http.tokens.*.scopes", .kind = OPT_LIST, .offset = offsetof(struct config_token, scopes),
 	 .map = &token_map, .check = check_scope},
 	LIST("dns.listen", dns.listen, check_endpoint, "127.0.0.1:5300"),
+	LIST("dns.enum_suffixes", dns.enum_suffixes, check_dns_name, "e164.arpa"),
+	UINT("dns.max_ttl", dns.max_ttl, 1, 604800, "300"),
+	UINT("dns.edns_payload", dns.edns_payload, 512, 4096, "1232"),
+	{.name = "dns.dht_zones.*.ns", .kind = OPT_LIST, .offset = offsetof(struct config_zone, ns),
+	 .map = &zone_map, .check = check_dns_name, .def = "ns.*"},
+	{.name = "dns.dht_zones.*.hostmaster", .kind = OPT_STRING, .offset = offsetof(struct config_zone, hostmaster),
+	 .map = &zone_map, .check = check_dns_name, .def = "hostmaster.*"},
+	{.name = "dns.dht_zones.*.serial", .kind = OPT_UINT, .offset = offsetof(struct config_zone, serial),
+	 .map = &zone_map, .min = 1, .max = UINT32_MAX, .def = "1"},
+	{.name = "dns.dht_zones.*.negative_ttl", .kind = OPT_UINT, .offset = offsetof(struct config_zone, negative_ttl),
+	 .map = &zone_map, .min = 0, .max = 86400, .def = "60"},
+	LIST("dns.forward.upstreams", dns.forward.upstreams, check_endpoint, ""),
+	LIST("dns.forward.allow", dns.forward.allow, check_cidr, "127.0.0.0/8,::1/128"),
+	UINT("dns.forward.timeout_ms", dns.forward.timeout_ms, 100, 30000, "1500"),
+	UINT("dns.forward.cache_entries", dns.forward.cache_entries, 0, 1000000, "10000"),
+	UINT("dns.rrl.responses_per_second", dns.rrl.responses_per_second, 0, 1000000, "200"),
+	UINT("dns.rrl.slip", dns.rrl.slip, 0, 10, "2"),
+	UINT("dns.rrl.ipv4_prefix", dns.rrl.ipv4_prefix, 8, 32, "24"),
+	UINT("dns.rrl.ipv6_prefix", dns.rrl.ipv6_prefix, 32, 128, "56"),
+	UINT("dns.rrl.table_size", dns.rrl.table_size, 1024, 16777216, "65536"),
+	UINT("dns.tcp.max_connections", dns.tcp.max_connections, 1, 100000, "256"),
+	UINT("dns.tcp.idle_timeout_ms", dns.tcp.idle_timeout_ms, 100, 600000, "10000"),
 	ENUM("policy.default", policy.default_mode, policy_mode_names, "open"),
 	{.name = "policy.domains.*.keys", .kind = OPT_LIST, .offset = offsetof(struct config_domain, keys),
 	 .map = &domain_map, .check = check_hex_key},
@@ -714,6 +770,100 @@ static const struct map_desc *map_below(const char *pattern)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Origins: where each value came from.                                      */
+/* ------------------------------------------------------------------------- */
+
+/** Where one value came from. All zero: a built-in default. */
+struct config_origin {
+	char *where;      /**< owned: "FILE:LINE:COLUMN" or "--set KEY"; NULL: a built-in default */
+	bool is_override; /**< where is "--set KEY", and KEY names the value that keeps this origin */
+};
+
+/**
+ * How many origins an entry of @p map keeps, or the config itself (@p map
+ * NULL): [0] for the entry (unused by the config), then one per row.
+ */
+static size_t origin_count(const struct map_desc *map)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		n += options[i].map == map;
+	return n;
+}
+
+/** The slot of row @p o in its origins array (the config's, or its map entry's). */
+static size_t origin_index(const struct option *o)
+{
+	size_t slot = 1;
+
+	for (const struct option *p = options; p < o; p++)
+		slot += p->map == o->map;
+	return slot;
+}
+
+/** @return a new array of origin_count(@p map) empty origins, NULL if out of memory. */
+static struct config_origin *origins_new(const struct map_desc *map)
+{
+	return calloc(origin_count(map), sizeof(struct config_origin));
+}
+
+/** Free @p origins (NULL is fine), an array of origin_count(@p map). */
+static void origins_free(struct config_origin *origins, const struct map_desc *map)
+{
+	if (!origins)
+		return;
+	for (size_t i = 0, n = origin_count(map); i < n; i++)
+		free(origins[i].where);
+	free(origins);
+}
+
+/**
+ * Deep-copy @p src (NULL: nothing to copy) into *@p dst, which must be NULL.
+ * @return 0, -ENOMEM (a partial copy left in *@p dst for origins_free()).
+ */
+static int origins_copy(struct config_origin **dst, const struct config_origin *src, const struct map_desc *map)
+{
+	size_t n = origin_count(map);
+	struct config_origin *d;
+
+	if (!src)
+		return 0;
+	d = origins_new(map);
+	if (!d)
+		return -ENOMEM;
+	*dst = d;
+	for (size_t i = 0; i < n; i++) {
+		d[i].is_override = src[i].is_override;
+		if (src[i].where && !(d[i].where = strdup(src[i].where)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/** Make *@p where (owned; moved, *@p where becomes NULL) the origin in @p slot. Cannot fail. */
+static void origin_put(struct config_origin *slot, char **where, bool is_override)
+{
+	free(slot->where);
+	slot->where = *where;
+	slot->is_override = is_override;
+	*where = NULL;
+}
+
+/** "@p a@p b". Not asprintf(): see expand_default(). @return owned string, NULL if out of memory. */
+static char *concat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s, a, la);
+	memcpy(s + la, b, lb + 1);
+	return s;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Fields and map entries, reached through the table's offsets.              */
 /* ------------------------------------------------------------------------- */
 
@@ -742,36 +892,126 @@ static char **entry_name(const struct map_desc *map, char *entry)
 	return (char **)(entry + map->name_off);
 }
 
+static struct config_origin **entry_origins(const struct map_desc *map, char *entry)
+{
+	return (struct config_origin **)(entry + map->origins_off);
+}
+
+/** The entry @p name of @p map, borrowed from @p cfg, or NULL. */
+static char *entry_find(const struct rd_config *cfg, const struct map_desc *map, const char *name)
+{
+	char *arr = map_array(cfg, map);
+	size_t n = map_count(cfg, map);
+
+	for (size_t i = 0; i < n; i++) {
+		char *entry = arr + i * map->entry_size;
+
+		if (strcmp(*entry_name(map, entry), name) == 0)
+			return entry;
+	}
+	return NULL;
+}
+
+static int apply_text(struct rd_config *cfg, const struct option *o, const char *entry, const char *text,
+		      char **reason);
+static void entry_free(const struct map_desc *map, char *entry);
+static void map_free(struct rd_config *cfg, const struct map_desc *map);
+
+/** @p def with its '*', if any, replaced by @p name. @return owned string, NULL if out of memory. */
+static char *expand_default(const char *def, const char *name)
+{
+	const char *star = strchr(def, '*');
+	size_t pre, len;
+	char *s;
+
+	if (!star)
+		return strdup(def);
+	pre = (size_t)(star - def);
+	len = strlen(name);
+	/* Not asprintf(): glibc's may succeed after a failed allocation, and the tests fail each one in turn. */
+	s = malloc(pre + len + strlen(star + 1) + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, def, pre);
+	memcpy(s + pre, name, len);
+	strcpy(s + pre + len, star + 1);
+	return s;
+}
+
 /**
- * Find the entry @p name of @p map, adding an empty one if there is none.
+ * Make a new entry @p name of @p map, holding its rows' defaults. A default
+ * that fails its check ("hostmaster.*" for a long apex) is left unset, for
+ * config_validate() to report.
+ * @param[out] ret_entry an owned block of map->entry_size bytes (free with entry_free(), then free()).
+ * @return 0, -ENOMEM (nothing left allocated).
+ */
+static int entry_new(const struct map_desc *map, const char *name, char **ret_entry)
+{
+	/* The defaults go through the --set path, which finds entries in a config: give it one of its own. */
+	struct rd_config scratch = {0};
+	char *entry = calloc(1, map->entry_size);
+	char *copy = strdup(name);
+	struct config_origin *origins = origins_new(map);
+
+	if (!entry || !copy || !origins) {
+		free(entry);
+		free(copy);
+		free(origins);
+		return -ENOMEM;
+	}
+	*entry_name(map, entry) = copy;
+	*entry_origins(map, entry) = origins;
+	map_store(&scratch, map, entry, 1);
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct option *o = &options[i];
+		char *text, *reason = NULL;
+		int ret;
+
+		if (o->map != map || !o->def)
+			continue;
+		text = expand_default(o->def, name);
+		ret = text ? apply_text(&scratch, o, name, text, &reason) : -ENOMEM;
+		free(reason);
+		free(text);
+		if (ret == -ENOMEM) {
+			map_free(&scratch, map);
+			return ret;
+		}
+	}
+	*ret_entry = entry;
+	return 0;
+}
+
+/**
+ * Find the entry @p name of @p map, adding one with the rows' defaults if there is none.
  * @param[out] ret_entry the entry, borrowed from @p cfg (moves when the map grows); may be NULL.
- * @return 0, -EINVAL (map full, *reason set), -ENOMEM.
+ * @return 0, -EINVAL (map full, *reason set), -ENOMEM (nothing added).
  */
 static int entry_get(struct rd_config *cfg, const struct map_desc *map, const char *name, char **ret_entry,
 		     char **reason)
 {
 	char *arr = map_array(cfg, map);
 	size_t n = map_count(cfg, map);
-	char *entry, *copy;
+	char *entry = entry_find(cfg, map, name), *fresh;
+	int ret;
 
-	for (size_t i = 0; i < n; i++) {
-		entry = arr + i * map->entry_size;
-		if (strcmp(*entry_name(map, entry), name) == 0)
-			goto out_found;
-	}
+	if (entry)
+		goto out_found;
 	if (n >= CONFIG_MAX_MAP_ENTRIES)
 		return fail_reason(reason, "too many entries (at most %d)", CONFIG_MAX_MAP_ENTRIES);
-	copy = strdup(name);
-	if (!copy)
-		return -ENOMEM;
+	ret = entry_new(map, name, &fresh);
+	if (ret < 0)
+		return ret;
+	/* The last allocation: a failure here or before leaves cfg as it was. */
 	arr = realloc(arr, (n + 1) * map->entry_size);
 	if (!arr) {
-		free(copy);
+		entry_free(map, fresh);
+		free(fresh);
 		return -ENOMEM;
 	}
 	entry = arr + n * map->entry_size;
-	memset(entry, 0, map->entry_size);
-	*entry_name(map, entry) = copy;
+	memcpy(entry, fresh, map->entry_size);
+	free(fresh);
 	map_store(cfg, map, arr, n + 1);
 out_found:
 	if (ret_entry)
@@ -835,6 +1075,7 @@ static void entry_free(const struct map_desc *map, char *entry)
 			field_free(&options[i], entry + options[i].offset);
 	}
 	free(*entry_name(map, entry));
+	origins_free(*entry_origins(map, entry), map);
 }
 
 static void map_free(struct rd_config *cfg, const struct map_desc *map)
@@ -859,7 +1100,7 @@ static int entry_copy(const struct map_desc *map, char *dst, char *src)
 		if (o->map == map && field_copy(o, dst + o->offset, src + o->offset) < 0)
 			return -ENOMEM;
 	}
-	return 0;
+	return origins_copy(entry_origins(map, dst), *entry_origins(map, src), map);
 }
 
 /** Deep-copy the entries of @p map. @return 0, -ENOMEM (partial copy left for map_free). */
@@ -896,6 +1137,8 @@ static int config_copy(struct rd_config *dst, const struct rd_config *src)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(maps) && ret == 0; i++)
 		ret = map_copy(dst, src, maps[i]);
+	if (ret == 0)
+		ret = origins_copy(&dst->origins, src->origins, NULL);
 	if (ret < 0)
 		config_deinit(dst);
 	return ret;
@@ -1074,6 +1317,51 @@ static int apply_text(struct rd_config *cfg, const struct option *o, const char 
 }
 
 /**
+ * Record where row @p o's value (of map entry @p entry, which exists) came
+ * from: @p where[0]; and @p where[1] (may be NULL) as the entry's origin if it
+ * has none yet. Takes the strings it keeps, setting their pointers to NULL.
+ * Cannot fail.
+ */
+static void origins_record(struct rd_config *cfg, const struct option *o, const char *entry, char *where[2],
+			   bool is_override)
+{
+	struct config_origin *origins = cfg->origins;
+
+	if (o->map) {
+		char *e = entry_find(cfg, o->map, entry);
+
+		origins = e ? *entry_origins(o->map, e) : NULL;
+	}
+	/* NULL: a struct that config_init() did not fill keeps no origins. */
+	if (!origins)
+		return;
+	origin_put(&origins[origin_index(o)], &where[0], is_override);
+	if (o->map && where[1] && !origins[0].where)
+		origin_put(&origins[0], &where[1], false);
+}
+
+/**
+ * The origins an override of @p key (row @p o) records: "--set KEY" for the
+ * value and, for a map row, a copy for the entry it may create.
+ * @param[out] ret_where two owned strings, the second NULL for a plain row.
+ * @return 0, -ENOMEM.
+ */
+static int override_origins(const char *key, const struct option *o, char *ret_where[2])
+{
+	char *value = concat("--set ", key);
+	char *entry = o->map && value ? strdup(value) : NULL;
+
+	if (!value || (o->map && !entry)) {
+		free(value);
+		free(entry);
+		return -ENOMEM;
+	}
+	ret_where[0] = value;
+	ret_where[1] = entry;
+	return 0;
+}
+
+/**
  * Find the row for dotted @p key; for a map row, also the entry name (the
  * part the '*' stands for, checked and normalized).
  * @param[out] ret_entry owned entry name, NULL for a plain row.
@@ -1123,11 +1411,15 @@ static int resolve_key(const char *key, const struct option **ret_row, char **re
 int config_init(struct rd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->origins = origins_new(NULL);
+	if (!cfg->origins)
+		return -ENOMEM;
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		char *reason = NULL;
 		int ret;
 
-		if (!options[i].def)
+		/* A map row's default is for each entry it creates (entry_get()). */
+		if (!options[i].def || options[i].map)
 			continue;
 		ret = apply_text(cfg, &options[i], NULL, options[i].def, &reason);
 		free(reason);
@@ -1147,6 +1439,7 @@ void config_deinit(struct rd_config *cfg)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(maps); i++)
 		map_free(cfg, maps[i]);
+	origins_free(cfg->origins, NULL);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -1155,6 +1448,7 @@ int config_set(struct rd_config *cfg, const char *assignment, char **ret_error)
 	const char *eq = strchr(assignment, '=');
 	const struct option *o = NULL;
 	char *key, *entry = NULL, *reason = NULL;
+	char *where[2] = {NULL, NULL};
 	int ret;
 
 	if (!eq)
@@ -1164,13 +1458,71 @@ int config_set(struct rd_config *cfg, const char *assignment, char **ret_error)
 		return error_set(ret_error, -ENOMEM, "--set: out of memory");
 	ret = resolve_key(key, &o, &entry, &reason);
 	if (ret == 0)
+		ret = override_origins(key, o, where);
+	if (ret == 0)
 		ret = apply_text(cfg, o, entry, eq + 1, &reason);
-	if (ret < 0)
+	if (ret == 0)
+		origins_record(cfg, o, entry, where, true);
+	else
 		error_set(ret_error, ret, "--set %s: %s", echo_of(key).s, reason ? reason : "out of memory");
+	free(where[0]);
+	free(where[1]);
 	free(reason);
 	free(entry);
 	free(key);
 	return ret;
+}
+
+/** The origin of row @p row in @p origins (the config's or an entry's), or NULL if none are kept. */
+static const struct config_origin *origin_of(const struct config_origin *origins, const char *row)
+{
+	return origins ? &origins[origin_index(find_row(row))] : NULL;
+}
+
+/** The origin of the map entry that keeps @p origins, or NULL. */
+static const struct config_origin *entry_origin(const struct config_origin *origins)
+{
+	return origins ? &origins[0] : NULL;
+}
+
+/**
+ * Fail validation with the message @p fmt, placed where the offending value
+ * came from: @p own, its origin, or else @p other, a related value's. When
+ * @p named, the message starts "NAME: " with the name of @p own's option,
+ * which "--set NAME" replaces; see config_validate() for the forms.
+ * @return -EINVAL (*@p ret_error NULL if out of memory).
+ */
+__attribute__((format(printf, 5, 6))) static int fail_at(char **ret_error, const struct config_origin *own,
+							  const struct config_origin *other, bool named,
+							  const char *fmt, ...)
+{
+	const struct config_origin *at = own && own->where ? own : other && other->where ? other : NULL;
+	const char *text;
+	char *message;
+	va_list ap;
+	int n;
+
+	if (!ret_error)
+		return -EINVAL;
+	va_start(ap, fmt);
+	n = vasprintf(&message, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*ret_error = NULL;
+		return -EINVAL;
+	}
+	if (!at) {
+		*ret_error = message;
+		return -EINVAL;
+	}
+	text = message;
+	/* Option names hold no ": ", so the first one ends the name. */
+	if (named && at == own && own->is_override && strstr(message, ": "))
+		text = strstr(message, ": ") + 2;
+	if (asprintf(ret_error, "%s: %s", at->where, text) < 0)
+		*ret_error = NULL;
+	free(message);
+	return -EINVAL;
 }
 
 /** Every token has a secret, and no two share one. @return 0, -EINVAL. */
@@ -1179,12 +1531,116 @@ static int validate_tokens(const struct rd_config *cfg, char **ret_error)
 	const struct config_token *t = cfg->http.tokens;
 
 	for (size_t i = 0; i < cfg->http.n_tokens; i++) {
+		const struct config_origin *token = origin_of(t[i].origins, "http.tokens.*.token");
+		const struct config_origin *entry = entry_origin(t[i].origins);
+
 		if (!t[i].token)
-			return error_set(ret_error, -EINVAL, "http.tokens.%s.token: missing", t[i].name);
+			return fail_at(ret_error, token, entry, true, "http.tokens.%s.token: missing", t[i].name);
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(t[j].token, t[i].token) == 0)
-				return error_set(ret_error, -EINVAL, "http.tokens.%s and http.tokens.%s have the same token",
-						 t[j].name, t[i].name);
+				return fail_at(ret_error, token, entry, false,
+					       "http.tokens.%s and http.tokens.%s have the same token", t[j].name,
+					       t[i].name);
+		}
+	}
+	return 0;
+}
+
+/** Every zone has a name server and a hostmaster (their defaults may not have fitted). @return 0, -EINVAL. */
+static int validate_zones(const struct rd_config *cfg, char **ret_error)
+{
+	const struct config_zone *z = cfg->dns.zones;
+
+	for (size_t i = 0; i < cfg->dns.n_zones; i++) {
+		const struct config_origin *entry = entry_origin(z[i].origins);
+
+		if (z[i].ns.n == 0)
+			return fail_at(ret_error, origin_of(z[i].origins, "dns.dht_zones.*.ns"), entry, true,
+				       "dns.dht_zones.%s.ns: at least one name server is required", z[i].apex);
+		if (!z[i].hostmaster)
+			return fail_at(ret_error, origin_of(z[i].origins, "dns.dht_zones.*.hostmaster"), entry, true,
+				       "dns.dht_zones.%s.hostmaster: missing", z[i].apex);
+	}
+	return 0;
+}
+
+/** An endpoint reduced for comparison: an IPv4-mapped IPv6 address counts as the IPv4 one. */
+struct endpoint {
+	int family;       /**< AF_INET or AF_INET6 */
+	uint8_t addr[16]; /**< network byte order, zero-padded for IPv4 */
+	unsigned port;
+};
+
+/** The endpoint @p text (as check_endpoint() passed it); family 0 if it is not one. */
+static struct endpoint endpoint_of(const char *text)
+{
+	struct endpoint e = {0};
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (config_parse_endpoint(text, &ss, &len) < 0)
+		return e;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+		e.family = AF_INET;
+		memcpy(e.addr, &sin->sin_addr, 4);
+		e.port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+		bool mapped = IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr);
+
+		e.family = mapped ? AF_INET : AF_INET6;
+		memcpy(e.addr, sin6->sin6_addr.s6_addr + (mapped ? 12 : 0), mapped ? 4 : 16);
+		e.port = ntohs(sin6->sin6_port);
+	}
+	return e;
+}
+
+static bool endpoint_is_any(const struct endpoint *e)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(e->addr, zero, sizeof(zero)) == 0;
+}
+
+static bool endpoint_is_loopback(const struct endpoint *e)
+{
+	static const uint8_t v6_loopback[16] = {[15] = 1};
+
+	if (e->family == AF_INET)
+		return e->addr[0] == 127;
+	return memcmp(e->addr, v6_loopback, sizeof(v6_loopback)) == 0;
+}
+
+/** Would a query forwarded to @p up come back to our own listener @p listen? */
+static bool forwards_to_self(const struct endpoint *up, const struct endpoint *listen)
+{
+	if (up->family != listen->family || up->port != listen->port)
+		return false;
+	if (memcmp(up->addr, listen->addr, sizeof(up->addr)) == 0)
+		return true;
+	/* A wildcard listener also answers on loopback, and connecting to a wildcard address reaches this host. */
+	return endpoint_is_any(listen) && (endpoint_is_loopback(up) || endpoint_is_any(up));
+}
+
+/** No upstream is one of our own DNS listeners. @return 0, -EINVAL. */
+static int validate_forward(const struct rd_config *cfg, char **ret_error)
+{
+	const struct config_strv *up = &cfg->dns.forward.upstreams, *listen = &cfg->dns.listen;
+
+	for (size_t i = 0; i < up->n; i++) {
+		struct endpoint u = endpoint_of(up->v[i]);
+
+		for (size_t j = 0; j < listen->n; j++) {
+			struct endpoint l = endpoint_of(listen->v[j]);
+
+			if (u.family != 0 && forwards_to_self(&u, &l))
+				return fail_at(ret_error, origin_of(cfg->origins, "dns.forward.upstreams"),
+					       origin_of(cfg->origins, "dns.listen"), true,
+					       "dns.forward.upstreams: '%s' is this server's dns.listen '%s' "
+					       "(forwarding loop)",
+					       up->v[i], listen->v[j]);
 		}
 	}
 	return 0;
@@ -1192,12 +1648,23 @@ static int validate_tokens(const struct rd_config *cfg, char **ret_error)
 
 int config_validate(const struct rd_config *cfg, char **ret_error)
 {
+	int ret;
+
+	/* Blame default_expires; if it is still the default, the max_expires that went below it. */
 	if (cfg->publish.default_expires > cfg->publish.max_expires)
-		return error_set(ret_error, -EINVAL, "publish.default_expires: %u is greater than publish.max_expires (%u)",
-				 cfg->publish.default_expires, cfg->publish.max_expires);
+		return fail_at(ret_error, origin_of(cfg->origins, "publish.default_expires"),
+			       origin_of(cfg->origins, "publish.max_expires"), true,
+			       "publish.default_expires: %u is greater than publish.max_expires (%u)",
+			       cfg->publish.default_expires, cfg->publish.max_expires);
 	if (cfg->http.listen.n == 0)
-		return error_set(ret_error, -EINVAL, "http.listen: at least one address is required");
-	return validate_tokens(cfg, ret_error);
+		return fail_at(ret_error, origin_of(cfg->origins, "http.listen"), NULL, true,
+			       "http.listen: at least one address is required");
+	ret = validate_tokens(cfg, ret_error);
+	if (ret == 0)
+		ret = validate_zones(cfg, ret_error);
+	if (ret == 0)
+		ret = validate_forward(cfg, ret_error);
+	return ret;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1213,6 +1680,9 @@ struct loader {
 	const char *text;      /**< borrowed: the file contents, to place reader errors */
 	struct rd_config *cfg; /**< borrowed: the configuration being filled */
 	char *error;           /**< owned: "FILE:LINE:COLUMN: reason" once failed */
+	bool have_anchor;      /**< an anchor was seen: refused at the document's end if no alias was first */
+	struct echo anchor;    /**< the first anchor's name, echoed */
+	yaml_mark_t anchor_mark; /**< where the first anchor is */
 };
 
 /** Record the first error, at @p mark (0-based; printed 1-based). @return -EINVAL, -ENOMEM. */
@@ -1246,6 +1716,23 @@ static int loader_fail_option(struct loader *l, yaml_mark_t mark, const char *na
 	ret = loader_fail(l, mark, "%s: %s", name, reason);
 	free(reason);
 	return ret;
+}
+
+/**
+ * The origin of a value at @p mark: "FILE:LINE:COLUMN".
+ * @param[out] ret_where owned string. @return 0, -ENOMEM.
+ */
+static int loader_where(const struct loader *l, yaml_mark_t mark, char **ret_where)
+{
+	char pos[2 * sizeof(":18446744073709551615")];
+	char *where;
+
+	snprintf(pos, sizeof(pos), ":%zu:%zu", mark.line + 1, mark.column + 1);
+	where = concat(l->path, pos);
+	if (!where)
+		return -ENOMEM;
+	*ret_where = where;
+	return 0;
 }
 
 /** The line and column of byte @p offset of the text. */
@@ -1283,6 +1770,21 @@ static int loader_syntax_error(struct loader *l)
 	return loader_fail(l, p->problem_mark, "%s", problem);
 }
 
+/** The anchor ("&name") on a node event, or NULL. */
+static const char *event_anchor(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return (const char *)ev->data.scalar.anchor;
+	case YAML_SEQUENCE_START_EVENT:
+		return (const char *)ev->data.sequence_start.anchor;
+	case YAML_MAPPING_START_EVENT:
+		return (const char *)ev->data.mapping_start.anchor;
+	default:
+		return NULL;
+	}
+}
+
 static bool event_has_tag(const yaml_event_t *ev)
 {
 	switch (ev->type) {
@@ -1302,7 +1804,11 @@ static const char *scalar_text(const yaml_event_t *ev)
 	return (const char *)ev->data.scalar.value;
 }
 
-/** Move to the next event, refusing syntax errors, aliases, tags and NUL bytes. @return 0, -EINVAL, -ENOMEM. */
+/**
+ * Move to the next event, refusing syntax errors, aliases, tags and NUL
+ * bytes, and noting the first anchor for load_stream() to refuse.
+ * @return 0, -EINVAL, -ENOMEM.
+ */
 static int loader_next(struct loader *l)
 {
 	const yaml_event_t *ev = &l->event;
@@ -1313,6 +1819,12 @@ static int loader_next(struct loader *l)
 	if (!yaml_parser_parse(&l->parser, &l->event))
 		return loader_syntax_error(l);
 	l->have_event = true;
+	/* An anchor expands nothing by itself: an alias using it is the error to report, where it is. */
+	if (event_anchor(ev) && !l->have_anchor) {
+		l->have_anchor = true;
+		l->anchor = echo_of(event_anchor(ev));
+		l->anchor_mark = ev->start_mark;
+	}
 	if (ev->type == YAML_ALIAS_EVENT)
 		return loader_fail(l, ev->start_mark, "YAML aliases are not supported");
 	if (event_has_tag(ev))
@@ -1367,7 +1879,7 @@ static int load_scalar(struct loader *l, const struct option *o, const char *nam
 {
 	const yaml_event_t *ev = &l->event;
 	bool ok = ev->type == YAML_SCALAR_EVENT;
-	char *reason = NULL;
+	char *reason = NULL, *where[2] = {NULL, NULL};
 	int ret;
 
 	/* A quoted "5" is a string, and a plain 5 is not one. */
@@ -1378,7 +1890,13 @@ static int load_scalar(struct loader *l, const struct option *o, const char *nam
 	if (!ok)
 		return loader_fail(l, ev->start_mark, "%s: %s", name,
 				   o->kind == OPT_UINT ? "expected an integer" : "expected a string");
+	ret = loader_where(l, ev->start_mark, &where[0]);
+	if (ret < 0)
+		return ret;
 	ret = set_scalar(l->cfg, o, entry, scalar_text(ev), &reason);
+	if (ret == 0)
+		origins_record(l->cfg, o, entry, where, false);
+	free(where[0]);
 	if (ret < 0)
 		return loader_fail_option(l, ev->start_mark, name, ret, reason);
 	return 0;
@@ -1411,7 +1929,7 @@ static int load_list(struct loader *l, const struct option *o, const char *name,
 {
 	yaml_mark_t mark = l->event.start_mark;
 	struct config_strv items = {0};
-	char *reason = NULL;
+	char *reason = NULL, *where[2] = {NULL, NULL};
 	int ret;
 
 	if (l->event.type != YAML_SEQUENCE_START_EVENT)
@@ -1421,11 +1939,16 @@ static int load_list(struct loader *l, const struct option *o, const char *name,
 		if (ret < 0)
 			break;
 	}
+	if (ret == 0)
+		ret = loader_where(l, mark, &where[0]);
 	if (ret == 0) {
 		ret = set_list(l->cfg, o, entry, &items, &reason);
-		if (ret < 0)
+		if (ret == 0)
+			origins_record(l->cfg, o, entry, where, false);
+		else
 			ret = loader_fail_option(l, mark, name, ret, reason);
 	}
+	free(where[0]);
 	strv_free(&items);
 	return ret;
 }
@@ -1483,11 +2006,21 @@ out_unknown:
 static int load_entry(struct loader *l, yaml_mark_t mark, const struct map_desc *map, const char *entry,
 		      const char *name, const char *pattern)
 {
-	char *reason = NULL;
-	int ret = entry_get(l->cfg, map, entry, NULL, &reason);
+	struct config_origin *origins;
+	char *reason = NULL, *where = NULL, *e;
+	int ret = loader_where(l, mark, &where);
 
-	if (ret < 0)
+	if (ret == 0)
+		ret = entry_get(l->cfg, map, entry, &e, &reason);
+	if (ret < 0) {
+		free(where);
 		return loader_fail_option(l, mark, name, ret, reason);
+	}
+	origins = *entry_origins(map, e);
+	/* An entry's origin is where it was first named. */
+	if (origins && !origins[0].where)
+		origin_put(&origins[0], &where, false);
+	free(where);
 	ret = expect_mapping(l, name);
 	if (ret < 0)
 		return ret;
@@ -1573,6 +2106,9 @@ static int load_stream(struct loader *l)
 		return loader_fail(l, l->event.start_mark, "the top level must be a mapping");
 	if (ret == 0)
 		ret = loader_next(l); /* DOCUMENT-END */
+	/* No alias used it, but an anchor is still not accepted: refuse it where it is. */
+	if (ret == 0 && l->have_anchor)
+		return loader_fail(l, l->anchor_mark, "YAML anchors (&%s) are not supported", l->anchor.s);
 	if (ret == 0)
 		ret = loader_next(l);
 	if (ret == 0 && l->event.type != YAML_STREAM_END_EVENT)

@@ -9,6 +9,12 @@
 
 #include "resolverd/core/log.h"
 
+/**
+ * Where one value came from, kept for config_validate()'s messages: a file
+ * position, a --set, or nothing for a built-in default. Private to config.c.
+ */
+struct config_origin;
+
 /** A list of owned strings. */
 struct config_strv {
 	char **v;  /**< owned array of owned strings */
@@ -19,6 +25,7 @@ struct config_strv {
 struct config_domain {
 	char *name;             /**< lower-case domain */
 	struct config_strv keys; /**< hex Ed25519 public keys (validated: 64 hex digits) */
+	struct config_origin *origins; /**< owned, private to config.c: where the entry and its fields came from */
 };
 
 /** http.tokens.<name> */
@@ -26,6 +33,17 @@ struct config_token {
 	char *name;               /**< the map key, for logs */
 	char *token;              /**< the bearer secret (>= 16 characters) */
 	struct config_strv scopes; /**< URI globs ('*' wildcard) this token may write */
+	struct config_origin *origins; /**< owned, private to config.c: where the entry and its fields came from */
+};
+
+/** dns.dht_zones.<apex>: a zone served authoritatively from DHT records. */
+struct config_zone {
+	char *apex;                /**< owned; the map key: a host name, stored lower-case, no trailing dot */
+	struct config_strv ns;     /**< .ns: NS host names; default ["ns.<apex>"]; config_validate() wants one */
+	char *hostmaster;          /**< owned; .hostmaster: SOA RNAME as a host name; default "hostmaster.<apex>" */
+	unsigned serial;           /**< .serial: SOA serial, 1..4294967295, default 1 */
+	unsigned negative_ttl;     /**< .negative_ttl: SOA MINIMUM, seconds, 0..86400, default 60 */
+	struct config_origin *origins; /**< owned, private to config.c: where the entry and its fields came from */
 };
 
 /**
@@ -53,6 +71,28 @@ struct rd_config {
 	} http;
 	struct {
 		struct config_strv listen;   /**< dns.listen, ADDR:PORT each */
+		struct config_strv enum_suffixes; /**< dns.enum_suffixes, host names (stored lower-case) */
+		unsigned max_ttl;            /**< dns.max_ttl, seconds, cap on answer TTLs, 1..604800 */
+		unsigned edns_payload;       /**< dns.edns_payload, our EDNS0 UDP payload size, 512..4096 */
+		struct config_zone *zones;   /**< owned array: dns.dht_zones.<apex>.{ns,hostmaster,serial,negative_ttl} */
+		size_t n_zones;
+		struct {
+			struct config_strv upstreams; /**< dns.forward.upstreams, ADDR:PORT each; empty: none */
+			struct config_strv allow;     /**< dns.forward.allow, CIDRs of clients that may forward */
+			unsigned timeout_ms;          /**< dns.forward.timeout_ms, 100..30000 */
+			unsigned cache_entries;       /**< dns.forward.cache_entries, answers cached, 0..1000000 */
+		} forward;
+		struct {
+			unsigned responses_per_second; /**< dns.rrl.responses_per_second, 0..1000000; 0: no RRL */
+			unsigned slip;                 /**< dns.rrl.slip, every Nth limited reply is TC=1, 0..10 */
+			unsigned ipv4_prefix;          /**< dns.rrl.ipv4_prefix, bits of one client, 8..32 */
+			unsigned ipv6_prefix;          /**< dns.rrl.ipv6_prefix, bits of one client, 32..128 */
+			unsigned table_size;           /**< dns.rrl.table_size, buckets, 1024..16777216 */
+		} rrl;
+		struct {
+			unsigned max_connections;  /**< dns.tcp.max_connections, 1..100000 */
+			unsigned idle_timeout_ms;  /**< dns.tcp.idle_timeout_ms, 100..600000 */
+		} tcp;
 	} dns;
 	struct {
 		int default_mode;            /**< policy.default: 0 open, 1 keys (enum policy_mode) */
@@ -75,6 +115,7 @@ struct rd_config {
 	struct {
 		enum log_level level;        /**< log.level */
 	} log;
+	struct config_origin *origins; /**< owned, private to config.c: where each option's value came from */
 };
 
 /** Fill @p cfg with the built-in defaults (the same values as etc/resolverd.yaml). @return 0, -ENOMEM. */
@@ -93,14 +134,23 @@ int config_load(struct rd_config *cfg, const char *path, char **ret_error);
 
 /**
  * Apply one override "dotted.key=value"; lists are comma-separated.
- * Map keys may contain dots: "policy.domains.example.com.keys=HEX,HEX".
+ * Map keys may contain dots: "policy.domains.example.com.keys=HEX,HEX",
+ * "dns.dht_zones.a.p2p.ns=ns1.a.p2p,ns2.a.p2p".
  * @param[out] ret_error on failure, an owned message "--set KEY: reason".
  * @return 0, -EINVAL.
  */
 int config_set(struct rd_config *cfg, const char *assignment, char **ret_error);
 
 /**
- * Cross-field checks run after all overrides (e.g. default_expires <= max_expires).
+ * Cross-field checks run after all overrides: default_expires <= max_expires,
+ * http.listen is not empty, token secrets, every zone has a name server and a
+ * hostmaster, and no dns.forward.upstreams entry is one of our own dns.listen
+ * addresses.
+ * The message names where the offending value was last set:
+ * "FILE:LINE:COLUMN: NAME: reason" (a file), "--set NAME: reason" (an
+ * override of that very option), "--set KEY: NAME: reason" (an override of a
+ * related one, such as the map entry field that created an entry), or
+ * "NAME: reason" (a built-in default).
  * @param[out] ret_error owned message on failure. @return 0, -EINVAL.
  */
 int config_validate(const struct rd_config *cfg, char **ret_error);

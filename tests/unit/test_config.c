@@ -281,6 +281,14 @@ static void assert_maps_eq(const struct rd_config *a, const struct rd_config *b)
 		cr_assert_str_eq(a->policy.domains[i].name, b->policy.domains[i].name);
 		assert_strv_eq(&a->policy.domains[i].keys, &b->policy.domains[i].keys, "keys");
 	}
+	cr_assert_eq(a->dns.n_zones, b->dns.n_zones, "dns.dht_zones size");
+	for (size_t i = 0; i < a->dns.n_zones; i++) {
+		cr_assert_str_eq(a->dns.zones[i].apex, b->dns.zones[i].apex);
+		assert_strv_eq(&a->dns.zones[i].ns, &b->dns.zones[i].ns, "ns");
+		assert_opt_str_eq(a->dns.zones[i].hostmaster, b->dns.zones[i].hostmaster, "hostmaster");
+		cr_assert_eq(a->dns.zones[i].serial, b->dns.zones[i].serial, "serial");
+		cr_assert_eq(a->dns.zones[i].negative_ttl, b->dns.zones[i].negative_ttl, "negative_ttl");
+	}
 }
 
 /* Assert that every option of @p a equals that of @p b. */
@@ -299,6 +307,20 @@ static void assert_config_eq(const struct rd_config *a, const struct rd_config *
 	cr_assert_eq(a->http.timeout_s, b->http.timeout_s, "http.timeout_s");
 	assert_strv_eq(&a->http.read_acl, &b->http.read_acl, "http.read_acl");
 	assert_strv_eq(&a->dns.listen, &b->dns.listen, "dns.listen");
+	assert_strv_eq(&a->dns.enum_suffixes, &b->dns.enum_suffixes, "dns.enum_suffixes");
+	cr_assert_eq(a->dns.max_ttl, b->dns.max_ttl, "dns.max_ttl");
+	cr_assert_eq(a->dns.edns_payload, b->dns.edns_payload, "dns.edns_payload");
+	assert_strv_eq(&a->dns.forward.upstreams, &b->dns.forward.upstreams, "dns.forward.upstreams");
+	assert_strv_eq(&a->dns.forward.allow, &b->dns.forward.allow, "dns.forward.allow");
+	cr_assert_eq(a->dns.forward.timeout_ms, b->dns.forward.timeout_ms, "dns.forward.timeout_ms");
+	cr_assert_eq(a->dns.forward.cache_entries, b->dns.forward.cache_entries, "dns.forward.cache_entries");
+	cr_assert_eq(a->dns.rrl.responses_per_second, b->dns.rrl.responses_per_second, "dns.rrl.responses_per_second");
+	cr_assert_eq(a->dns.rrl.slip, b->dns.rrl.slip, "dns.rrl.slip");
+	cr_assert_eq(a->dns.rrl.ipv4_prefix, b->dns.rrl.ipv4_prefix, "dns.rrl.ipv4_prefix");
+	cr_assert_eq(a->dns.rrl.ipv6_prefix, b->dns.rrl.ipv6_prefix, "dns.rrl.ipv6_prefix");
+	cr_assert_eq(a->dns.rrl.table_size, b->dns.rrl.table_size, "dns.rrl.table_size");
+	cr_assert_eq(a->dns.tcp.max_connections, b->dns.tcp.max_connections, "dns.tcp.max_connections");
+	cr_assert_eq(a->dns.tcp.idle_timeout_ms, b->dns.tcp.idle_timeout_ms, "dns.tcp.idle_timeout_ms");
 	cr_assert_eq(a->policy.default_mode, b->policy.default_mode, "policy.default");
 	cr_assert_eq(a->resolve.max_bindings, b->resolve.max_bindings, "resolve.max_bindings");
 	cr_assert_eq(a->resolve.max_values_per_key, b->resolve.max_values_per_key, "resolve.max_values_per_key");
@@ -320,7 +342,7 @@ static void assert_is_default(const struct rd_config *cfg)
 	config_deinit(&defaults);
 }
 
-/* Every option but the two maps, each set to a value that is not its default. */
+/* Every option but the three maps, each set to a value that is not its default. */
 static const char *const non_defaults[] = {
 	"state_dir=/tmp/elsewhere",
 	"dht.listen=10.0.0.1:1",
@@ -335,6 +357,20 @@ static const char *const non_defaults[] = {
 	"http.timeout_s=7",
 	"http.read_acl=10.0.0.0/8",
 	"dns.listen=",
+	"dns.enum_suffixes=e164.org,E164.ARPA",
+	"dns.max_ttl=1",
+	"dns.edns_payload=4096",
+	"dns.forward.upstreams=192.0.2.53:53",
+	"dns.forward.allow=",
+	"dns.forward.timeout_ms=100",
+	"dns.forward.cache_entries=0",
+	"dns.rrl.responses_per_second=0",
+	"dns.rrl.slip=1",
+	"dns.rrl.ipv4_prefix=32",
+	"dns.rrl.ipv6_prefix=64",
+	"dns.rrl.table_size=1024",
+	"dns.tcp.max_connections=1",
+	"dns.tcp.idle_timeout_ms=600000",
 	"policy.default=keys",
 	"resolve.max_bindings=8",
 	"resolve.max_values_per_key=9",
@@ -373,6 +409,23 @@ static const char full_yaml[] =
 	"    ci.bot: {token: 'fedcba9876543210', scopes: []}\n"
 	"dns:\n"
 	"  listen: []\n"
+	"  enum_suffixes: [\"E164.arpa\", e164.example-1.org]\n"
+	"  max_ttl: 604800\n"
+	"  edns_payload: 512\n"
+	"  dht_zones:\n"
+	"    A.P2P:\n"
+	"      ns: [\"ns1.a.p2p\", NS2.Elsewhere.example]\n"
+	"      hostmaster: \"admin.a.p2p\"\n"
+	"      serial: 4294967295\n"
+	"      negative_ttl: 0\n"
+	"    example.net: {serial: 1, negative_ttl: 86400}\n"
+	"  forward:\n"
+	"    upstreams: [\"192.0.2.53:53\", \"[2001:db8::53]:5353\"]\n"
+	"    allow: [\"0.0.0.0/0\", \"::/0\"]\n"
+	"    timeout_ms: 30000\n"
+	"    cache_entries: 1000000\n"
+	"  rrl: {responses_per_second: 1000000, slip: 10, ipv4_prefix: 8, ipv6_prefix: 128, table_size: 16777216}\n"
+	"  tcp: {max_connections: 100000, idle_timeout_ms: 100}\n"
 	"policy:\n"
 	"  default: keys\n"
 	"  domains:\n"
@@ -410,6 +463,22 @@ Test(config, defaults_are_the_documented_values)
 	cr_assert_eq(cfg.http.n_tokens, 0);
 	cr_assert_null(cfg.http.tokens);
 	assert_strv(&cfg.dns.listen, "127.0.0.1:5300", NULL);
+	assert_strv(&cfg.dns.enum_suffixes, "e164.arpa", NULL);
+	cr_assert_eq(cfg.dns.max_ttl, 300);
+	cr_assert_eq(cfg.dns.edns_payload, 1232);
+	cr_assert_eq(cfg.dns.n_zones, 0);
+	cr_assert_null(cfg.dns.zones);
+	assert_strv(&cfg.dns.forward.upstreams, NULL);
+	assert_strv(&cfg.dns.forward.allow, "127.0.0.0/8", "::1/128", NULL);
+	cr_assert_eq(cfg.dns.forward.timeout_ms, 1500);
+	cr_assert_eq(cfg.dns.forward.cache_entries, 10000);
+	cr_assert_eq(cfg.dns.rrl.responses_per_second, 200);
+	cr_assert_eq(cfg.dns.rrl.slip, 2);
+	cr_assert_eq(cfg.dns.rrl.ipv4_prefix, 24);
+	cr_assert_eq(cfg.dns.rrl.ipv6_prefix, 56);
+	cr_assert_eq(cfg.dns.rrl.table_size, 65536);
+	cr_assert_eq(cfg.dns.tcp.max_connections, 256);
+	cr_assert_eq(cfg.dns.tcp.idle_timeout_ms, 10000);
 	cr_assert_eq(cfg.policy.default_mode, 0, "policy.default is open");
 	cr_assert_eq(cfg.policy.n_domains, 0);
 	cr_assert_null(cfg.policy.domains);
@@ -471,6 +540,20 @@ Test(config, non_default_list_covers_every_option)
 	cr_assert_neq(cfg.http.timeout_s, defaults.http.timeout_s);
 	cr_assert_neq(cfg.http.read_acl.n, defaults.http.read_acl.n);
 	cr_assert_neq(cfg.dns.listen.n, defaults.dns.listen.n);
+	cr_assert_neq(cfg.dns.enum_suffixes.n, defaults.dns.enum_suffixes.n);
+	cr_assert_neq(cfg.dns.max_ttl, defaults.dns.max_ttl);
+	cr_assert_neq(cfg.dns.edns_payload, defaults.dns.edns_payload);
+	cr_assert_neq(cfg.dns.forward.upstreams.n, defaults.dns.forward.upstreams.n);
+	cr_assert_neq(cfg.dns.forward.allow.n, defaults.dns.forward.allow.n);
+	cr_assert_neq(cfg.dns.forward.timeout_ms, defaults.dns.forward.timeout_ms);
+	cr_assert_neq(cfg.dns.forward.cache_entries, defaults.dns.forward.cache_entries);
+	cr_assert_neq(cfg.dns.rrl.responses_per_second, defaults.dns.rrl.responses_per_second);
+	cr_assert_neq(cfg.dns.rrl.slip, defaults.dns.rrl.slip);
+	cr_assert_neq(cfg.dns.rrl.ipv4_prefix, defaults.dns.rrl.ipv4_prefix);
+	cr_assert_neq(cfg.dns.rrl.ipv6_prefix, defaults.dns.rrl.ipv6_prefix);
+	cr_assert_neq(cfg.dns.rrl.table_size, defaults.dns.rrl.table_size);
+	cr_assert_neq(cfg.dns.tcp.max_connections, defaults.dns.tcp.max_connections);
+	cr_assert_neq(cfg.dns.tcp.idle_timeout_ms, defaults.dns.tcp.idle_timeout_ms);
 	cr_assert_neq(cfg.policy.default_mode, defaults.policy.default_mode);
 	cr_assert_neq(cfg.resolve.max_bindings, defaults.resolve.max_bindings);
 	cr_assert_neq(cfg.resolve.max_values_per_key, defaults.resolve.max_values_per_key);
@@ -510,7 +593,7 @@ Test(config, shipped_file_comments_every_option)
 	free(line);
 	free(prev);
 	free(path);
-	cr_assert_eq(options, 24, "%d option lines", options);
+	cr_assert_eq(options, 39, "%d option lines", options);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -544,6 +627,31 @@ Test(config, full_file_sets_every_type)
 	cr_assert_str_eq(cfg.http.tokens[1].token, "fedcba9876543210");
 	assert_strv(&cfg.http.tokens[1].scopes, NULL);
 	assert_strv(&cfg.dns.listen, NULL);
+	assert_strv(&cfg.dns.enum_suffixes, "e164.arpa", "e164.example-1.org", NULL);
+	cr_assert_eq(cfg.dns.max_ttl, 604800);
+	cr_assert_eq(cfg.dns.edns_payload, 512);
+	cr_assert_eq(cfg.dns.n_zones, 2);
+	cr_assert_str_eq(cfg.dns.zones[0].apex, "a.p2p");
+	assert_strv(&cfg.dns.zones[0].ns, "ns1.a.p2p", "ns2.elsewhere.example", NULL);
+	cr_assert_str_eq(cfg.dns.zones[0].hostmaster, "admin.a.p2p");
+	cr_assert_eq(cfg.dns.zones[0].serial, 4294967295u);
+	cr_assert_eq(cfg.dns.zones[0].negative_ttl, 0);
+	cr_assert_str_eq(cfg.dns.zones[1].apex, "example.net");
+	assert_strv(&cfg.dns.zones[1].ns, "ns.example.net", NULL);
+	cr_assert_str_eq(cfg.dns.zones[1].hostmaster, "hostmaster.example.net");
+	cr_assert_eq(cfg.dns.zones[1].serial, 1);
+	cr_assert_eq(cfg.dns.zones[1].negative_ttl, 86400);
+	assert_strv(&cfg.dns.forward.upstreams, "192.0.2.53:53", "[2001:db8::53]:5353", NULL);
+	assert_strv(&cfg.dns.forward.allow, "0.0.0.0/0", "::/0", NULL);
+	cr_assert_eq(cfg.dns.forward.timeout_ms, 30000);
+	cr_assert_eq(cfg.dns.forward.cache_entries, 1000000);
+	cr_assert_eq(cfg.dns.rrl.responses_per_second, 1000000);
+	cr_assert_eq(cfg.dns.rrl.slip, 10);
+	cr_assert_eq(cfg.dns.rrl.ipv4_prefix, 8);
+	cr_assert_eq(cfg.dns.rrl.ipv6_prefix, 128);
+	cr_assert_eq(cfg.dns.rrl.table_size, 16777216);
+	cr_assert_eq(cfg.dns.tcp.max_connections, 100000);
+	cr_assert_eq(cfg.dns.tcp.idle_timeout_ms, 100);
 	cr_assert_eq(cfg.policy.default_mode, 1, "policy.default is keys");
 	cr_assert_eq(cfg.policy.n_domains, 2);
 	cr_assert_str_eq(cfg.policy.domains[0].name, "example.com");
@@ -612,7 +720,7 @@ Test(config, empty_and_comment_only_files_change_nothing)
 	assert_no_leaks();
 }
 
-Test(config, quoting_styles_and_anchors)
+Test(config, quoting_styles)
 {
 	struct rd_config cfg;
 	char *err;
@@ -622,7 +730,7 @@ Test(config, quoting_styles_and_anchors)
 			       "%YAML 1.1\n"
 			       "---\n"
 			       "state_dir: '/quoted/single'\n"
-			       "dht: &unused\n"
+			       "dht:\n"
 			       "  listen: >-\n"
 			       "    127.0.0.1:9\n"
 			       "log:\n"
@@ -725,8 +833,52 @@ static const struct bad_case bad_files[] = {
 	{"http:\n  tokens:\n    ops:\n      scopes: \"sip:*\"\n", "F:4:15: http.tokens.ops.scopes: expected a list"},
 	{"http:\n  tokens:\n    ops:\n      scopes: [\"sip:* x\"]\n",
 	 "F:4:16: http.tokens.ops.scopes: 'sip:* x' is not a URI glob (printable ASCII without spaces)"},
+	/* dns */
+	{"dns:\n  dht_zones:\n    p2p.: {}\n",
+	 "F:3:5: dns.dht_zones: 'p2p.' is not a host name (LDH labels, no trailing dot)"},
+	{"dns:\n  dht_zones:\n    _x.p2p: {}\n",
+	 "F:3:5: dns.dht_zones: '_x.p2p' is not a host name (LDH labels, no trailing dot)"},
+	{"dns:\n  dht_zones:\n    p2p: {}\n    P2P: {}\n", "F:4:5: duplicate key 'dns.dht_zones.p2p'"},
+	{"dns:\n  dht_zones:\n    p2p:\n      ttl: 1\n", "F:4:7: unknown key 'dns.dht_zones.p2p.ttl'"},
+	{"dns:\n  dht_zones: []\n", "F:2:14: dns.dht_zones: expected a mapping"},
+	{"dns:\n  dht_zones:\n    p2p: [a]\n", "F:3:10: dns.dht_zones.p2p: expected a mapping"},
+	{"dns:\n  dht_zones:\n    p2p: {serial: 0}\n", "F:3:19: dns.dht_zones.p2p.serial: 0 is out of range 1..4294967295"},
+	{"dns:\n  dht_zones:\n    p2p: {serial: 4294967296}\n",
+	 "F:3:19: dns.dht_zones.p2p.serial: 4294967296 is out of range 1..4294967295"},
+	{"dns:\n  dht_zones:\n    p2p: {serial: \"1\"}\n", "F:3:19: dns.dht_zones.p2p.serial: expected an integer"},
+	{"dns:\n  dht_zones:\n    p2p: {negative_ttl: 86401}\n",
+	 "F:3:25: dns.dht_zones.p2p.negative_ttl: 86401 is out of range 0..86400"},
+	{"dns:\n  dht_zones:\n    p2p: {ns: [\"ns1.p2p\", \"-ns.p2p\"]}\n",
+	 "F:3:27: dns.dht_zones.p2p.ns: '-ns.p2p' is not a host name (LDH labels, no trailing dot)"},
+	{"dns:\n  dht_zones:\n    p2p: {ns: ns.p2p}\n", "F:3:15: dns.dht_zones.p2p.ns: expected a list"},
+	{"dns:\n  dht_zones:\n    p2p: {hostmaster: \"a b\"}\n",
+	 "F:3:23: dns.dht_zones.p2p.hostmaster: 'a b' is not a host name (LDH labels, no trailing dot)"},
+	{"dns:\n  dht_zones:\n    p2p: {hostmaster: 5}\n", "F:3:23: dns.dht_zones.p2p.hostmaster: expected a string"},
+	{"dns:\n  enum_suffixes: [\"e164.arpa.\"]\n",
+	 "F:2:19: dns.enum_suffixes: 'e164.arpa.' is not a host name (LDH labels, no trailing dot)"},
+	{"dns:\n  enum_suffixes: e164.arpa\n", "F:2:18: dns.enum_suffixes: expected a list"},
+	{"dns:\n  max_ttl: 604801\n", "F:2:12: dns.max_ttl: 604801 is out of range 1..604800"},
+	{"dns:\n  edns_payload: 511\n", "F:2:17: dns.edns_payload: 511 is out of range 512..4096"},
+	{"dns:\n  forward:\n    upstreams: [\"resolver.example:53\"]\n",
+	 "F:3:17: dns.forward.upstreams: 'resolver.example:53' is not ADDR:PORT (a.b.c.d:PORT or [IPv6]:PORT)"},
+	{"dns:\n  forward:\n    allow: [\"10.0.0.0/33\"]\n",
+	 "F:3:13: dns.forward.allow: '10.0.0.0/33' is not a CIDR (ADDR/PREFIX or ADDR)"},
+	{"dns:\n  forward:\n    upstream: []\n", "F:3:5: unknown key 'dns.forward.upstream'"},
+	{"dns: {forward: {timeout_ms: \"1500\"}}\n", "F:1:29: dns.forward.timeout_ms: expected an integer"},
+	{"dns:\n  rrl: 5\n", "F:2:8: dns.rrl: expected a mapping"},
+	{"dns: {rrl: {slip: 11}}\n", "F:1:19: dns.rrl.slip: 11 is out of range 0..10"},
+	{"dns: {tcp: {idle_timeout_ms: 99}}\n", "F:1:30: dns.tcp.idle_timeout_ms: 99 is out of range 100..600000"},
 	/* YAML features refused, and broken YAML */
 	{"dht:\n  network: &n 1\nhttp:\n  threads: *n\n", "F:4:12: YAML aliases are not supported"},
+	{"dht:\n  network: 1\nhttp:\n  threads: *n\n", "F:4:12: YAML aliases are not supported"},
+	{"dht:\n  listen: &a \"127.0.0.1:1\"\n", "F:2:11: YAML anchors (&a) are not supported"},
+	{"dht: &unused\n  listen: \"127.0.0.1:1\"\n", "F:1:6: YAML anchors (&unused) are not supported"},
+	{"http:\n  listen: &l [\"127.0.0.1:1\"]\n", "F:2:11: YAML anchors (&l) are not supported"},
+	{"http:\n  listen:\n    - &item \"127.0.0.1:1\"\n", "F:3:7: YAML anchors (&item) are not supported"},
+	{"state_dir: &x !!str a\n", "F:1:12: YAML tags are not supported"},
+	{"dht: {network: &n 1}\nhttp: {threads: 0}\n", "F:2:17: http.threads: 0 is out of range 1..64"},
+	{"dht: {network: &n 1, get_timeout_ms: &t 10}\n", "F:1:16: YAML anchors (&n) are not supported"},
+	{"--- &top\n...\n", "F:1:5: YAML anchors (&top) are not supported"},
 	{"state_dir: !!str x\n", "F:1:12: YAML tags are not supported"},
 	{"http: !!map {}\n", "F:1:7: YAML tags are not supported"},
 	{"state_dir: \"a\\0b\"\n", "F:1:12: NUL characters are not allowed"},
@@ -1054,6 +1206,196 @@ Test(config, set_map_keys_may_contain_dots)
 	assert_no_leaks();
 }
 
+Test(config, set_dns_zones)
+{
+	struct rd_config cfg;
+	const struct config_zone *z;
+	char *err = NULL;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	set_ok(&cfg, "dns.dht_zones.a.p2p.ns=ns1.a.p2p,ns2.a.p2p");
+	cr_assert_eq(cfg.dns.n_zones, 1);
+	z = &cfg.dns.zones[0];
+	cr_assert_str_eq(z->apex, "a.p2p");
+	assert_strv(&z->ns, "ns1.a.p2p", "ns2.a.p2p", NULL);
+	cr_assert_str_eq(z->hostmaster, "hostmaster.a.p2p", "default");
+	cr_assert_eq(z->serial, 1, "default");
+	cr_assert_eq(z->negative_ttl, 60, "default");
+	set_ok(&cfg, "dns.dht_zones.A.P2P.serial=2024010101");
+	cr_assert_eq(cfg.dns.n_zones, 1, "same zone, any case");
+	cr_assert_eq(cfg.dns.zones[0].serial, 2024010101u);
+	assert_strv(&cfg.dns.zones[0].ns, "ns1.a.p2p", "ns2.a.p2p", NULL);
+
+	/* A zone created by any field gets every other field's default. */
+	set_ok(&cfg, "dns.dht_zones.p2p.negative_ttl=0");
+	set_ok(&cfg, "dns.dht_zones.p2p.hostmaster=Admin.P2P");
+	cr_assert_eq(cfg.dns.n_zones, 2);
+	z = &cfg.dns.zones[1];
+	cr_assert_str_eq(z->apex, "p2p");
+	assert_strv(&z->ns, "ns.p2p", NULL);
+	cr_assert_str_eq(z->hostmaster, "admin.p2p");
+	cr_assert_eq(z->serial, 1);
+	cr_assert_eq(z->negative_ttl, 0);
+	/* The longest matching field wins: this zone is "x.ns", field "serial". */
+	set_ok(&cfg, "dns.dht_zones.x.ns.serial=5");
+	cr_assert_eq(cfg.dns.n_zones, 3);
+	cr_assert_str_eq(cfg.dns.zones[2].apex, "x.ns");
+	assert_strv(&cfg.dns.zones[2].ns, "ns.x.ns", NULL);
+	cr_assert_eq(config_validate(&cfg, &err), 0, "%s", err ? err : "");
+
+	set_ok(&cfg, "dns.enum_suffixes=E164.ARPA, e164.example.org");
+	assert_strv(&cfg.dns.enum_suffixes, "e164.arpa", "e164.example.org", NULL);
+	set_ok(&cfg, "dns.enum_suffixes=");
+	assert_strv(&cfg.dns.enum_suffixes, NULL);
+	set_ok(&cfg, "dns.forward.upstreams=192.0.2.53:53,[2001:db8::53]:53");
+	assert_strv(&cfg.dns.forward.upstreams, "192.0.2.53:53", "[2001:db8::53]:53", NULL);
+	set_ok(&cfg, "dns.forward.allow=10.0.0.0/8,2001:db8::/32,192.0.2.7");
+	assert_strv(&cfg.dns.forward.allow, "10.0.0.0/8", "2001:db8::/32", "192.0.2.7", NULL);
+	set_ok(&cfg, "dns.rrl.slip=+0");
+	cr_assert_eq(cfg.dns.rrl.slip, 0);
+
+	set_ok(&cfg, "dns.dht_zones.p2p.ns=");
+	cr_assert_eq(config_validate(&cfg, &err), -EINVAL);
+	cr_assert_str_eq(err, "--set dns.dht_zones.p2p.ns: at least one name server is required");
+	free(err);
+	config_deinit(&cfg);
+	assert_no_leaks();
+}
+
+/* A host name of @p len bytes: labels of 63 'a' (the last one shorter). @return owned string. */
+static char *long_name(size_t len)
+{
+	char *s = malloc(len + 1);
+
+	cr_assert_not_null(s);
+	memset(s, 'a', len);
+	for (size_t i = 63; i < len; i += 64)
+		s[i] = '.';
+	s[len] = '\0';
+	cr_assert_neq(s[len - 1], '.');
+	return s;
+}
+
+Test(config, zone_defaults_that_do_not_fit_are_left_unset)
+{
+	char *apex = long_name(250), *longer = long_name(253);
+	char *assignment, *expected, *err = NULL;
+	struct rd_config cfg;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	/* "ns." + 250 bytes is 253, the most a name may have; "hostmaster." + 250 is too long. */
+	cr_assert_geq(asprintf(&assignment, "dns.dht_zones.%s.serial=3", apex), 0);
+	set_ok(&cfg, assignment);
+	free(assignment);
+	cr_assert_eq(strlen(cfg.dns.zones[0].ns.v[0]), 253);
+	cr_assert_null(cfg.dns.zones[0].hostmaster);
+	cr_assert_eq(cfg.dns.zones[0].negative_ttl, 60);
+	/* The value never set: blame the --set that created the zone. */
+	cr_assert_geq(asprintf(&expected, "--set dns.dht_zones.%s.serial: dns.dht_zones.%s.hostmaster: missing", apex,
+			       apex),
+		      0);
+	cr_assert_eq(config_validate(&cfg, &err), -EINVAL);
+	cr_assert_str_eq(err, expected);
+	free(err);
+	free(expected);
+	cr_assert_geq(asprintf(&assignment, "dns.dht_zones.%s.hostmaster=hm.p2p", apex), 0);
+	set_ok(&cfg, assignment);
+	free(assignment);
+	cr_assert_eq(config_validate(&cfg, NULL), 0);
+
+	/* Neither default fits a 253-byte apex. */
+	cr_assert_geq(asprintf(&assignment, "dns.dht_zones.%s.serial=3", longer), 0);
+	set_ok(&cfg, assignment);
+	free(assignment);
+	assert_strv(&cfg.dns.zones[1].ns, NULL);
+	cr_assert_null(cfg.dns.zones[1].hostmaster);
+	cr_assert_geq(asprintf(&expected,
+			       "--set dns.dht_zones.%s.serial: dns.dht_zones.%s.ns: at least one name server is required",
+			       longer, longer),
+		      0);
+	cr_assert_eq(config_validate(&cfg, &err), -EINVAL);
+	cr_assert_str_eq(err, expected);
+	free(err);
+	free(expected);
+	config_deinit(&cfg);
+	free(apex);
+	free(longer);
+	assert_no_leaks();
+}
+
+/* config_set(@p assignment) must fail with @p expected. */
+static void set_fails(struct rd_config *cfg, const char *assignment, const char *expected)
+{
+	char *err = NULL;
+
+	cr_assert_eq(config_set(cfg, assignment, &err), -EINVAL, "%s", assignment);
+	cr_assert_str_eq(err, expected);
+	free(err);
+}
+
+Test(config, zone_integer_bounds_are_inclusive)
+{
+	struct rd_config cfg;
+	char *err;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	set_ok(&cfg, "dns.dht_zones.p2p.serial=1");
+	cr_assert_eq(cfg.dns.zones[0].serial, 1);
+	set_ok(&cfg, "dns.dht_zones.p2p.serial=4294967295");
+	cr_assert_eq(cfg.dns.zones[0].serial, 4294967295u);
+	set_fails(&cfg, "dns.dht_zones.p2p.serial=0", "--set dns.dht_zones.p2p.serial: 0 is out of range 1..4294967295");
+	set_fails(&cfg, "dns.dht_zones.p2p.serial=4294967296",
+		  "--set dns.dht_zones.p2p.serial: 4294967296 is out of range 1..4294967295");
+	set_ok(&cfg, "dns.dht_zones.p2p.negative_ttl=0");
+	cr_assert_eq(cfg.dns.zones[0].negative_ttl, 0);
+	set_ok(&cfg, "dns.dht_zones.p2p.negative_ttl=86400");
+	cr_assert_eq(cfg.dns.zones[0].negative_ttl, 86400);
+	set_fails(&cfg, "dns.dht_zones.p2p.negative_ttl=86401",
+		  "--set dns.dht_zones.p2p.negative_ttl: 86401 is out of range 0..86400");
+	set_fails(&cfg, "dns.dht_zones.p2p.negative_ttl=-1",
+		  "--set dns.dht_zones.p2p.negative_ttl: -1 is out of range 0..86400");
+	set_fails(&cfg, "dns.dht_zones.p2p.negative_ttl=1.5", "--set dns.dht_zones.p2p.negative_ttl: expected an integer");
+	cr_assert_eq(cfg.dns.zones[0].serial, 4294967295u, "unchanged by the errors");
+	cr_assert_eq(cfg.dns.zones[0].negative_ttl, 86400, "unchanged by the errors");
+	cr_assert_eq(load_yaml(&cfg, "dns: {dht_zones: {p2p: {serial: 1, negative_ttl: 0}}}\n", &err), 0, "%s", err);
+	cr_assert_eq(cfg.dns.zones[0].serial, 1);
+	cr_assert_eq(cfg.dns.zones[0].negative_ttl, 0);
+	config_deinit(&cfg);
+	assert_no_leaks();
+}
+
+Test(config, zones_merge_field_by_field)
+{
+	struct rd_config cfg;
+	char *err;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	cr_assert_eq(load_yaml(&cfg, full_yaml, &err), 0, "%s", err);
+	cr_assert_eq(load_yaml(&cfg,
+			       "dns:\n"
+			       "  dht_zones:\n"
+			       "    a.p2p: {serial: 7}\n"
+			       "    new.p2p: {}\n"
+			       "  rrl: {slip: 0}\n",
+			       &err),
+		     0, "%s", err);
+	cr_assert_eq(cfg.dns.n_zones, 3);
+	cr_assert_eq(cfg.dns.zones[0].serial, 7);
+	assert_strv(&cfg.dns.zones[0].ns, "ns1.a.p2p", "ns2.elsewhere.example", NULL);
+	cr_assert_str_eq(cfg.dns.zones[0].hostmaster, "admin.a.p2p", "kept: the file does not name it");
+	cr_assert_eq(cfg.dns.zones[0].negative_ttl, 0, "kept: the file does not name it");
+	cr_assert_str_eq(cfg.dns.zones[2].apex, "new.p2p");
+	assert_strv(&cfg.dns.zones[2].ns, "ns.new.p2p", NULL);
+	cr_assert_str_eq(cfg.dns.zones[2].hostmaster, "hostmaster.new.p2p");
+	cr_assert_eq(cfg.dns.zones[2].serial, 1);
+	cr_assert_eq(cfg.dns.zones[2].negative_ttl, 60);
+	cr_assert_eq(cfg.dns.rrl.slip, 0);
+	cr_assert_eq(cfg.dns.rrl.table_size, 16777216, "untouched by the second file");
+	cr_assert_eq(config_validate(&cfg, &err), 0, "%s", err);
+	config_deinit(&cfg);
+	assert_no_leaks();
+}
+
 Test(config, set_errors_change_nothing)
 {
 	static const struct {
@@ -1097,6 +1439,28 @@ Test(config, set_errors_change_nothing)
 		 "--set http.tokens.o/ps.token: 'o/ps' is not a token name (1 to 64 of A-Z a-z 0-9 . _ -)"},
 		{"http.tokens.token=0123456789abcdef", "--set http.tokens.token: unknown key"},
 		{"bad\nkey=1", "--set bad?key: unknown key"},
+		{"dns.dht_zones.p2p.ns=ns.p2p.",
+		 "--set dns.dht_zones.p2p.ns: 'ns.p2p.' is not a host name (LDH labels, no trailing dot)"},
+		{"dns.dht_zones.p2p.ns=a,,b", "--set dns.dht_zones.p2p.ns: empty list item"},
+		{"dns.dht_zones.p2p.serial=0", "--set dns.dht_zones.p2p.serial: 0 is out of range 1..4294967295"},
+		{"dns.dht_zones.p2p.negative_ttl=86401",
+		 "--set dns.dht_zones.p2p.negative_ttl: 86401 is out of range 0..86400"},
+		{"dns.dht_zones.p2p.hostmaster=",
+		 "--set dns.dht_zones.p2p.hostmaster: '' is not a host name (LDH labels, no trailing dot)"},
+		{"dns.dht_zones.p2p..ns=ns.p2p",
+		 "--set dns.dht_zones.p2p..ns: 'p2p.' is not a host name (LDH labels, no trailing dot)"},
+		{"dns.dht_zones._sip.p2p.ns=ns.p2p",
+		 "--set dns.dht_zones._sip.p2p.ns: '_sip.p2p' is not a host name (LDH labels, no trailing dot)"},
+		{"dns.dht_zones.ns=ns.p2p", "--set dns.dht_zones.ns: unknown key"},
+		{"dns.dht_zones.p2p.ttl=1", "--set dns.dht_zones.p2p.ttl: unknown key"},
+		{"dns.dht_zones=", "--set dns.dht_zones: unknown key"},
+		{"dns.enum_suffixes=e164.arpa,-x", "--set dns.enum_suffixes: '-x' is not a host name (LDH labels, no trailing dot)"},
+		{"dns.forward.upstreams=resolver.example:53",
+		 "--set dns.forward.upstreams: 'resolver.example:53' is not ADDR:PORT (a.b.c.d:PORT or [IPv6]:PORT)"},
+		{"dns.forward.allow=10.0.0.0/33", "--set dns.forward.allow: '10.0.0.0/33' is not a CIDR (ADDR/PREFIX or ADDR)"},
+		{"dns.forward=1", "--set dns.forward: unknown key"},
+		{"dns.rrl.slip=x", "--set dns.rrl.slip: expected an integer"},
+		{"dns.tcp.max_connections=0", "--set dns.tcp.max_connections: 0 is out of range 1..100000"},
 	};
 	struct rd_config cfg;
 
@@ -1135,6 +1499,17 @@ static const struct {
 	{"publish.max_publications", offsetof(struct rd_config, publish.max_publications), 1, 1000000},
 	{"cache.max_entries", offsetof(struct rd_config, cache.max_entries), 1, 10000000},
 	{"cache.idle_s", offsetof(struct rd_config, cache.idle_s), 1, 86400},
+	{"dns.max_ttl", offsetof(struct rd_config, dns.max_ttl), 1, 604800},
+	{"dns.edns_payload", offsetof(struct rd_config, dns.edns_payload), 512, 4096},
+	{"dns.forward.timeout_ms", offsetof(struct rd_config, dns.forward.timeout_ms), 100, 30000},
+	{"dns.forward.cache_entries", offsetof(struct rd_config, dns.forward.cache_entries), 0, 1000000},
+	{"dns.rrl.responses_per_second", offsetof(struct rd_config, dns.rrl.responses_per_second), 0, 1000000},
+	{"dns.rrl.slip", offsetof(struct rd_config, dns.rrl.slip), 0, 10},
+	{"dns.rrl.ipv4_prefix", offsetof(struct rd_config, dns.rrl.ipv4_prefix), 8, 32},
+	{"dns.rrl.ipv6_prefix", offsetof(struct rd_config, dns.rrl.ipv6_prefix), 32, 128},
+	{"dns.rrl.table_size", offsetof(struct rd_config, dns.rrl.table_size), 1024, 16777216},
+	{"dns.tcp.max_connections", offsetof(struct rd_config, dns.tcp.max_connections), 1, 100000},
+	{"dns.tcp.idle_timeout_ms", offsetof(struct rd_config, dns.tcp.idle_timeout_ms), 100, 600000},
 };
 
 static unsigned uint_at(const struct rd_config *cfg, size_t offset)
@@ -1249,12 +1624,224 @@ Test(config, validate_cross_field_rules)
 
 	assert_validate(NULL, NULL, 0);
 	assert_validate(NULL, equal_expires, ARRAY_SIZE(equal_expires));
-	assert_validate("publish.default_expires: 601 is greater than publish.max_expires (600)", long_default,
+	assert_validate("--set publish.default_expires: 601 is greater than publish.max_expires (600)", long_default,
 			ARRAY_SIZE(long_default));
-	assert_validate("http.listen: at least one address is required", no_http, ARRAY_SIZE(no_http));
-	assert_validate("http.tokens.ops.token: missing", no_secret, ARRAY_SIZE(no_secret));
-	assert_validate("http.tokens.a and http.tokens.b have the same token", same_secret, ARRAY_SIZE(same_secret));
+	assert_validate("--set http.listen: at least one address is required", no_http, ARRAY_SIZE(no_http));
+	assert_validate("--set http.tokens.ops.scopes: http.tokens.ops.token: missing", no_secret,
+			ARRAY_SIZE(no_secret));
+	assert_validate("--set http.tokens.b.token: http.tokens.a and http.tokens.b have the same token", same_secret,
+			ARRAY_SIZE(same_secret));
 	assert_validate(NULL, two_secrets, ARRAY_SIZE(two_secrets));
+	assert_no_leaks();
+}
+
+Test(config, validate_dns_rules)
+{
+	static const char *const loop[] = {"dns.listen=127.0.0.1:5300",
+					   "dns.forward.upstreams=192.0.2.1:53,127.0.0.1:5300"};
+	static const char *const loop_v6_spelling[] = {"dns.listen=127.0.0.1:5300,[::1]:53",
+						       "dns.forward.upstreams=[0:0::1]:53"};
+	static const char *const loop_mapped[] = {"dns.forward.upstreams=[::ffff:127.0.0.1]:5300"};
+	static const char *const loop_wildcard[] = {"dns.listen=0.0.0.0:53", "dns.forward.upstreams=127.0.0.53:53"};
+	static const char *const loop_wildcard_v6[] = {"dns.listen=[::]:53", "dns.forward.upstreams=[::1]:53"};
+	static const char *const loop_to_wildcard[] = {"dns.listen=0.0.0.0:53", "dns.forward.upstreams=0.0.0.0:53"};
+	static const char *const other_port[] = {"dns.forward.upstreams=127.0.0.1:53"};
+	static const char *const other_host[] = {"dns.listen=0.0.0.0:53", "dns.forward.upstreams=192.0.2.1:53"};
+	static const char *const other_family[] = {"dns.listen=0.0.0.0:53", "dns.forward.upstreams=[::1]:53"};
+	static const char *const no_dns[] = {"dns.listen=", "dns.forward.upstreams=127.0.0.1:5300"};
+	static const char *const no_ns[] = {"dns.dht_zones.p2p.serial=2", "dns.dht_zones.p2p.ns="};
+	static const char *const zones[] = {"dns.dht_zones.p2p.serial=2", "dns.dht_zones.a.p2p.ns=ns.elsewhere.example"};
+
+	assert_validate("--set dns.forward.upstreams: '127.0.0.1:5300' is this server's dns.listen '127.0.0.1:5300' "
+			"(forwarding loop)",
+			loop, ARRAY_SIZE(loop));
+	assert_validate("--set dns.forward.upstreams: '[0:0::1]:53' is this server's dns.listen '[::1]:53' "
+			"(forwarding loop)",
+			loop_v6_spelling, ARRAY_SIZE(loop_v6_spelling));
+	assert_validate("--set dns.forward.upstreams: '[::ffff:127.0.0.1]:5300' is this server's dns.listen "
+			"'127.0.0.1:5300' (forwarding loop)",
+			loop_mapped, ARRAY_SIZE(loop_mapped));
+	assert_validate("--set dns.forward.upstreams: '127.0.0.53:53' is this server's dns.listen '0.0.0.0:53' "
+			"(forwarding loop)",
+			loop_wildcard, ARRAY_SIZE(loop_wildcard));
+	assert_validate("--set dns.forward.upstreams: '[::1]:53' is this server's dns.listen '[::]:53' "
+			"(forwarding loop)",
+			loop_wildcard_v6, ARRAY_SIZE(loop_wildcard_v6));
+	assert_validate("--set dns.forward.upstreams: '0.0.0.0:53' is this server's dns.listen '0.0.0.0:53' "
+			"(forwarding loop)",
+			loop_to_wildcard, ARRAY_SIZE(loop_to_wildcard));
+	assert_validate(NULL, other_port, ARRAY_SIZE(other_port));
+	assert_validate(NULL, other_host, ARRAY_SIZE(other_host));
+	assert_validate(NULL, other_family, ARRAY_SIZE(other_family));
+	assert_validate(NULL, no_dns, ARRAY_SIZE(no_dns));
+	assert_validate("--set dns.dht_zones.p2p.ns: at least one name server is required", no_ns, ARRAY_SIZE(no_ns));
+	assert_validate(NULL, zones, ARRAY_SIZE(zones));
+	assert_no_leaks();
+}
+
+/* ------------------------------------------------------------------------- */
+/* Validation: where the offending value came from.                          */
+/* ------------------------------------------------------------------------- */
+
+/* The --set assignments applied before and after a file, for assert_validate_origin(). */
+struct sets {
+	const char *const *v;
+	size_t n;
+};
+
+#define SETS(...) ((struct sets){(const char *const[]){__VA_ARGS__}, ARRAY_SIZE(((const char *const[]){__VA_ARGS__}))})
+#define NO_SETS ((struct sets){NULL, 0})
+
+/*
+ * Apply @p before to defaults, load @p yaml (NULL: no file), apply @p after;
+ * config_validate() must give @p expected ("F" standing for the file name;
+ * NULL: success).
+ */
+static void assert_validate_origin(struct sets before, const char *yaml, struct sets after, const char *expected)
+{
+	struct rd_config cfg;
+	char *path = yaml ? temp_file(yaml, strlen(yaml)) : NULL;
+	char *err = NULL, *got = NULL;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	for (size_t i = 0; i < before.n; i++)
+		set_ok(&cfg, before.v[i]);
+	if (path)
+		cr_assert_eq(config_load(&cfg, path, &err), 0, "%s", err);
+	for (size_t i = 0; i < after.n; i++)
+		set_ok(&cfg, after.v[i]);
+	if (!expected) {
+		cr_assert_eq(config_validate(&cfg, &err), 0, "%s", err ? err : "");
+		cr_assert_null(err);
+	} else {
+		cr_assert_eq(config_validate(&cfg, &err), -EINVAL, "expected: %s", expected);
+		cr_assert_not_null(err);
+		if (path && strncmp(err, path, strlen(path)) == 0)
+			cr_assert_geq(asprintf(&got, "F%s", err + strlen(path)), 0);
+		cr_assert_str_eq(got ? got : err, expected, "got '%s' for:\n%s", got ? got : err,
+				 yaml ? yaml : "(no file)");
+	}
+	if (path)
+		unlink(path);
+	free(got);
+	free(err);
+	free(path);
+	config_deinit(&cfg);
+}
+
+Test(config, validate_errors_point_into_the_file)
+{
+	static const struct bad_case cases[] = {
+		{"publish:\n  default_expires: 100\n  max_expires: 10\n",
+		 "F:2:20: publish.default_expires: 100 is greater than publish.max_expires (10)"},
+		/* default_expires is still the default: the max_expires that went below it is to blame. */
+		{"publish:\n  max_expires: 10\n",
+		 "F:2:16: publish.default_expires: 3600 is greater than publish.max_expires (10)"},
+		{"publish: {max_expires: 10, default_expires: 11}\n",
+		 "F:1:45: publish.default_expires: 11 is greater than publish.max_expires (10)"},
+		{"http:\n  listen: []\n", "F:2:11: http.listen: at least one address is required"},
+		/* A value never set: the entry's key is to blame. */
+		{"http:\n  tokens:\n    ops: {scopes: []}\n", "F:3:5: http.tokens.ops.token: missing"},
+		{"http:\n  tokens:\n    a: {token: \"0123456789abcdef\"}\n    b:\n      token: \"0123456789abcdef\"\n",
+		 "F:5:14: http.tokens.a and http.tokens.b have the same token"},
+		{"dns:\n  dht_zones:\n    p2p:\n      serial: 2\n      ns: []\n",
+		 "F:5:11: dns.dht_zones.p2p.ns: at least one name server is required"},
+		{"dns:\n  listen: [\"127.0.0.1:53\"]\n  forward:\n    upstreams:\n      - \"192.0.2.1:53\"\n"
+		 "      - \"127.0.0.1:53\"\n",
+		 "F:5:7: dns.forward.upstreams: '127.0.0.1:53' is this server's dns.listen '127.0.0.1:53' "
+		 "(forwarding loop)"},
+	};
+	char *apex = long_name(250), *yaml, *expected;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		assert_validate_origin(NO_SETS, cases[i].yaml, NO_SETS, cases[i].error);
+	/* "hostmaster." + 250 bytes does not fit: the zone's key is to blame. */
+	cr_assert_geq(asprintf(&yaml, "dns:\n  dht_zones:\n    %s: {serial: 2}\n", apex), 0);
+	cr_assert_geq(asprintf(&expected, "F:3:5: dns.dht_zones.%s.hostmaster: missing", apex), 0);
+	assert_validate_origin(NO_SETS, yaml, NO_SETS, expected);
+	free(yaml);
+	free(expected);
+	free(apex);
+	assert_no_leaks();
+}
+
+Test(config, validate_errors_follow_the_last_setter)
+{
+	static const char expires[] = "publish:\n  default_expires: 200\n  max_expires: 10\n";
+
+	/* The file came last. */
+	assert_validate_origin(SETS("publish.default_expires=100"), expires, NO_SETS,
+			       "F:2:20: publish.default_expires: 200 is greater than publish.max_expires (10)");
+	/* The --set came last; it names the option itself. */
+	assert_validate_origin(NO_SETS, expires, SETS("publish.default_expires=50"),
+			       "--set publish.default_expires: 50 is greater than publish.max_expires (10)");
+	/* A --set of the other option names the option at fault too. */
+	assert_validate_origin(NO_SETS, NULL, SETS("publish.max_expires=10"),
+			       "--set publish.max_expires: publish.default_expires: 3600 is greater than "
+			       "publish.max_expires (10)");
+	assert_validate_origin(NO_SETS, "http:\n  listen: []\n", SETS("http.listen=127.0.0.1:1"), NULL);
+	/* A file that does not name the option keeps its origin. */
+	assert_validate_origin(SETS("http.listen="), "log: {level: debug}\n", NO_SETS,
+			       "--set http.listen: at least one address is required");
+	assert_validate_origin(SETS("http.listen="), "http: {listen: [\"127.0.0.1:1\"]}\n", SETS("http.listen="),
+			       "--set http.listen: at least one address is required");
+	/* An entry's origin is where it was first named; the --set key is echoed as typed. */
+	assert_validate_origin(NO_SETS, "http:\n  tokens:\n    ops: {scopes: []}\n",
+			       SETS("http.tokens.ops.scopes=tel:*"), "F:3:5: http.tokens.ops.token: missing");
+	assert_validate_origin(SETS("http.tokens.ops.scopes=tel:*"), "http:\n  tokens:\n    ops: {scopes: []}\n",
+			       NO_SETS, "--set http.tokens.ops.scopes: http.tokens.ops.token: missing");
+	assert_validate_origin(SETS("dns.dht_zones.P2P.serial=2"), "dns:\n  dht_zones:\n    p2p:\n      ns: []\n",
+			       NO_SETS, "F:4:11: dns.dht_zones.p2p.ns: at least one name server is required");
+	assert_validate_origin(NO_SETS, "dns:\n  dht_zones:\n    p2p:\n      ns: []\n", SETS("dns.dht_zones.P2P.ns="),
+			       "--set dns.dht_zones.P2P.ns: at least one name server is required");
+	/* The loop is blamed on the upstreams, wherever dns.listen came from. */
+	assert_validate_origin(NO_SETS, "dns:\n  forward: {upstreams: [\"127.0.0.1:5300\"]}\n",
+			       SETS("dns.listen=127.0.0.1:5300"),
+			       "F:2:24: dns.forward.upstreams: '127.0.0.1:5300' is this server's dns.listen "
+			       "'127.0.0.1:5300' (forwarding loop)");
+	assert_no_leaks();
+}
+
+Test(config, validate_errors_of_defaults_have_no_origin)
+{
+	struct rd_config cfg, zero = {0};
+	char *err = NULL;
+
+	/* Values changed behind config_set()'s back keep the default's (empty) origin. */
+	cr_assert_eq(config_init(&cfg), 0);
+	cfg.publish.max_expires = 10;
+	cr_assert_eq(config_validate(&cfg, &err), -EINVAL);
+	cr_assert_str_eq(err, "publish.default_expires: 3600 is greater than publish.max_expires (10)");
+	free(err);
+	err = NULL;
+	cfg.publish.max_expires = 3600;
+	cr_assert_eq(config_validate(&cfg, &err), 0, "%s", err ? err : "");
+	config_deinit(&cfg);
+
+	/* A struct that config_init() did not fill keeps no origins, and works all the same. */
+	set_ok(&zero, "http.listen=");
+	set_ok(&zero, "http.tokens.ops.scopes=tel:*");
+	cr_assert_eq(config_validate(&zero, &err), -EINVAL);
+	cr_assert_str_eq(err, "http.listen: at least one address is required");
+	free(err);
+	config_deinit(&zero);
+	assert_no_leaks();
+}
+
+Test(config, failed_load_keeps_origins)
+{
+	struct rd_config cfg;
+	char *err = NULL;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	set_ok(&cfg, "http.listen=");
+	cr_assert_eq(load_yaml(&cfg, "http:\n  listen: [\"127.0.0.1:1\"]\nlog: {level: nope}\n", &err), -EINVAL);
+	free(err);
+	err = NULL;
+	cr_assert_eq(config_validate(&cfg, &err), -EINVAL);
+	cr_assert_str_eq(err, "--set http.listen: at least one address is required");
+	free(err);
+	config_deinit(&cfg);
 	assert_no_leaks();
 }
 
@@ -1381,13 +1968,14 @@ Test(config, cidr_match_errors)
 /* ------------------------------------------------------------------------- */
 
 #ifdef FAULTS
-/* A configuration with both maps filled, so that copies and frees walk them. */
+/* A configuration with every map filled, so that copies and frees walk them. */
 static void fill_maps(struct rd_config *cfg)
 {
 	cr_assert_eq(config_init(cfg), 0);
 	set_ok(cfg, "http.tokens.ops.token=0123456789abcdef");
 	set_ok(cfg, "http.tokens.ops.scopes=sip:*,tel:*");
 	set_ok(cfg, "policy.domains.example.com.keys=" KEY_A);
+	set_ok(cfg, "dns.dht_zones.a.p2p.ns=ns1.a.p2p,ns2.a.p2p");
 }
 
 /* Fail each allocation of config_load(@p yaml) in turn: no leak, no change, then success. */
@@ -1444,6 +2032,9 @@ Test(config, allocation_failures_in_init_and_set)
 		"http.tokens.new.token=0123456789abcdef",
 		"log.level=loud",
 		"state_dir=/x",
+		"dns.dht_zones.new.p2p.serial=5",
+		"dns.dht_zones.a.p2p.hostmaster=hm.a.p2p",
+		"dns.enum_suffixes=e164.arpa,e164.example.org",
 	};
 	long n;
 
