@@ -3,6 +3,7 @@
 #include "resolverd/core/cache.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,11 @@ struct waiter {
 };
 
 struct cache_entry {
-	struct map_node node;          /**< key = uri */
+	struct map_node node;          /**< key = mapkey */
 	struct cache *cache;           /**< back pointer */
-	char *uri;                     /**< owned */
+	enum record_kind kind;
+	char *mapkey;                  /**< owned: "<kind>/<name>" */
+	char *uri;                     /**< owned: the name */
 	char *host;                    /**< owned, may be NULL */
 	uint8_t key[RECORD_KEY_LEN];   /**< DHT key of the binding name */
 	struct held *held;             /**< owned array */
@@ -100,6 +103,7 @@ static void on_entry_closed(uv_handle_t *handle)
 	for (size_t i = 0; i < e->n_held; i++)
 		record_free(e->held[i].rec);
 	free(e->held);
+	free(e->mapkey);
 	free(e->uri);
 	free(e->host);
 	free(e);
@@ -150,7 +154,8 @@ static int scratch_reserve(struct cache *c, size_t n)
 static void entry_view(struct cache *c, struct cache_entry *e, const char *source, cache_view_cb cb,
 		       void *ud)
 {
-	struct cache_view view = {.uri = e->uri, .host = e->host, .source = source, .now = cache_now()};
+	struct cache_view view = {.kind = e->kind, .uri = e->uri, .host = e->host, .source = source,
+				  .now = cache_now()};
 	if (scratch_reserve(c, e->n_held) == 0) {
 		const struct record **in = c->scratch, **out = c->scratch + c->scratch_cap;
 		for (size_t i = 0; i < e->n_held; i++)
@@ -229,7 +234,7 @@ static bool admit(struct cache *c, struct cache_entry *e, uint64_t dht_id, const
 		return false;
 	}
 	/* A valid record stored under this key for another name says nothing about this one. */
-	if (rec->kind != RECORD_BINDING || strcmp(rec->uri, e->uri) != 0) {
+	if (rec->kind != e->kind || strcmp(rec->uri, e->uri) != 0) {
 		c->stats.dropped_name++;
 		goto out_free;
 	}
@@ -355,39 +360,61 @@ static int entry_start(struct cache *c, struct cache_entry *e)
 	}
 	uv_timer_start(&e->deadline, on_deadline, c->conf.get_timeout_ms, 0);
 	if (c->seed)
-		c->seed(c->seed_ud, c, e->uri);
+		c->seed(c->seed_ud, c, e->kind, e->uri);
 	return 0;
 }
 
-static struct cache_entry *entry_new(struct cache *c, const struct uri_parts *parts)
+/* The map key of a name: "<kind>/<name>", so kinds never share an entry. */
+static char *make_key(enum record_kind kind, const char *name)
+{
+	char *key = NULL;
+	return asprintf(&key, "%d/%s", (int)kind, name) < 0 ? NULL : key;
+}
+
+/* Lookups build the key on the stack: the DNS hot path makes no allocation. */
+static struct cache_entry *find_entry(const struct cache *c, enum record_kind kind, const char *name)
+{
+	char key[URI_MAX_LEN + 16];
+	int n = snprintf(key, sizeof(key), "%d/%s", (int)kind, name);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return NULL;
+	return (struct cache_entry *)map_get(&c->entries, key);
+}
+
+static struct cache_entry *entry_new(struct cache *c, const struct cache_name *n)
 {
 	struct cache_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->cache = c;
-	e->uri = strdup(parts->uri);
-	e->host = parts->host ? strdup(parts->host) : NULL;
+	e->kind = n->kind;
+	e->mapkey = make_key(n->kind, n->name);
+	e->uri = strdup(n->name);
+	e->host = n->host && *n->host ? strdup(n->host) : NULL;
 	e->held = calloc(c->conf.max_values_per_key, sizeof(*e->held));
-	if (!e->uri || (parts->host && !e->host) || !e->held) {
+	if (!e->mapkey || !e->uri || (n->host && *n->host && !e->host) || !e->held) {
+		free(e->mapkey);
 		free(e->uri);
 		free(e->host);
 		free(e->held);
 		free(e);
 		return NULL;
 	}
-	e->node.key = e->uri;
-	record_dht_key(RECORD_BINDING, e->uri, e->key);
+	e->node.key = e->mapkey;
+	record_dht_key(n->kind, e->uri, e->key);
 	if (c->stats.entries >= c->conf.max_entries)
 		evict_lru(c);
 	/* entry_start() releases e itself when it fails. */
 	return entry_start(c, e) < 0 ? NULL : e;
 }
 
-int cache_lookup(struct cache *c, const struct uri_parts *parts, cache_view_cb cb, void *ud)
+int cache_lookup(struct cache *c, const struct cache_name *n, cache_view_cb cb, void *ud)
 {
-	struct cache_entry *e = (struct cache_entry *)map_get(&c->entries, parts->uri);
+	if (strlen(n->name) > URI_MAX_LEN)
+		return -EINVAL;
+	struct cache_entry *e = find_entry(c, n->kind, n->name);
 	if (!e) {
-		e = entry_new(c, parts);
+		e = entry_new(c, n);
 		if (!e)
 			return -ENOMEM;
 	}
@@ -408,9 +435,16 @@ int cache_lookup(struct cache *c, const struct uri_parts *parts, cache_view_cb c
 	return 0;
 }
 
-void cache_offer(struct cache *c, const char *uri, const uint8_t *wire, size_t len)
+bool cache_is_ready(const struct cache *c, enum record_kind kind, const char *name)
 {
-	struct cache_entry *e = (struct cache_entry *)map_get(&c->entries, uri);
+	const struct cache_entry *e = find_entry(c, kind, name);
+	return e && e->ready;
+}
+
+void cache_offer(struct cache *c, enum record_kind kind, const char *name, const uint8_t *wire,
+		 size_t len)
+{
+	struct cache_entry *e = find_entry(c, kind, name);
 	if (e && admit(c, e, record_value_id(wire, len), wire, len, cache_now()))
 		notify(c, e);
 }

@@ -53,9 +53,17 @@ struct cache_conf {
 	unsigned get_timeout_ms;     /**< dht.get_timeout_ms */
 };
 
+/** A name to resolve: its kind and the record name (a normalized URI for bindings). */
+struct cache_name {
+	enum record_kind kind;
+	const char *name;  /**< normalized URI, "_svc._proto.domain" or a host name */
+	const char *host;  /**< the domain policy applies to, or NULL */
+};
+
 /** What a lookup sees. Everything is borrowed for the duration of the callback. */
 struct cache_view {
-	const char *uri;                       /**< normalized URI */
+	enum record_kind kind;
+	const char *uri;                       /**< the name (a normalized URI for bindings) */
 	const char *host;                      /**< its host, or NULL */
 	const struct record *const *bindings;  /**< live bindings, best first */
 	size_t n;
@@ -72,7 +80,7 @@ typedef void (*cache_view_cb)(void *ud, const struct cache_view *view);
 struct cache;
 
 /** Offer own records for a new entry: call cache_offer() for each. Loop thread. */
-typedef void (*cache_seed_fn)(void *ud, struct cache *c, const char *uri);
+typedef void (*cache_seed_fn)(void *ud, struct cache *c, enum record_kind kind, const char *name);
 
 /**
  * @param policy borrowed; must outlive the cache. @param ov borrowed.
@@ -94,17 +102,21 @@ void cache_set_seed(struct cache *c, cache_seed_fn fn, void *ud);
 void cache_set_observer(struct cache *c, cache_view_cb fn, void *ud);
 
 /**
- * Resolve @p parts. A ready entry answers at once (@p cb runs before this
+ * Resolve @p n. A ready entry answers at once (@p cb runs before this
  * returns); otherwise @p cb runs once the entry is ready.
- * @return 0, or -ENOMEM (then @p cb never runs).
+ * @return 0, -EINVAL (name too long), or -ENOMEM (then @p cb never runs).
  */
-int cache_lookup(struct cache *c, const struct uri_parts *parts, cache_view_cb cb, void *ud);
+int cache_lookup(struct cache *c, const struct cache_name *n, cache_view_cb cb, void *ud);
+
+/** Would cache_lookup() answer @p kind @p name at once? (The DNS hot path asks first.) */
+bool cache_is_ready(const struct cache *c, enum record_kind kind, const char *name);
 
 /**
- * Offer a wire record for @p uri as if it had come from the DHT (used for
- * this node's own publications). Ignored when no entry exists for @p uri.
+ * Offer a wire record for @p name as if it had come from the DHT (used for
+ * this node's own publications). Ignored when no entry exists for the name.
  */
-void cache_offer(struct cache *c, const char *uri, const uint8_t *wire, size_t len);
+void cache_offer(struct cache *c, enum record_kind kind, const char *name, const uint8_t *wire,
+		 size_t len);
 
 /** Copy the counters. */
 void cache_get_stats(const struct cache *c, struct cache_stats *ret);

@@ -30,10 +30,10 @@ struct publication {
 	struct publication *group_next;   /**< next publication of the same uri */
 };
 
-/** All publications of one URI, for seeding cache entries. */
+/** All publications of one name, for seeding cache entries. */
 struct uri_group {
-	struct map_node node;       /**< in by_uri; key = uri */
-	char *uri;                  /**< owned */
+	struct map_node node;       /**< in by_uri; key = group_key() */
+	char *uri;                  /**< owned: the group key */
 	struct publication *head;   /**< borrowed from by_id */
 };
 
@@ -61,18 +61,26 @@ static uint64_t now_us(void)
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
-static char *make_id(const char *uri, const char *instance, const uint8_t pub[KEYS_PUB_LEN])
+static char *make_id(enum record_kind kind, const char *uri, const char *instance,
+		     const uint8_t pub[KEYS_PUB_LEN])
 {
 	char hex[KEYS_PUB_HEX_LEN + 1];
 	keys_pub_to_hex(pub, hex);
 	char *id = NULL;
-	return asprintf(&id, "%s\x1f%s\x1f%s", uri, instance, hex) < 0 ? NULL : id;
+	return asprintf(&id, "%d\x1f%s\x1f%s\x1f%s", (int)kind, uri, instance, hex) < 0 ? NULL : id;
 }
 
-static struct publication *find(const struct publisher *p, const char *uri, const char *instance,
-				const uint8_t pub[KEYS_PUB_LEN])
+/* The group key of a name: the same "<kind>/<name>" form the cache uses. */
+static char *group_key(enum record_kind kind, const char *name)
 {
-	char *id = make_id(uri, instance, pub);
+	char *key = NULL;
+	return asprintf(&key, "%d/%s", (int)kind, name) < 0 ? NULL : key;
+}
+
+static struct publication *find(const struct publisher *p, enum record_kind kind, const char *uri,
+				const char *instance, const uint8_t pub[KEYS_PUB_LEN])
+{
+	char *id = make_id(kind, uri, instance, pub);
 	if (!id)
 		return NULL;
 	struct publication *pb = (struct publication *)map_get(&p->by_id, id);
@@ -157,9 +165,17 @@ static int journal_append(struct publisher *p, const struct record *rec)
 
 /* ---- the publication set ---------------------------------------------- */
 
+static struct uri_group *group_find(const struct publisher *p, enum record_kind kind, const char *name)
+{
+	char *key = group_key(kind, name);
+	struct uri_group *g = key ? (struct uri_group *)map_get(&p->by_uri, key) : NULL;
+	free(key);
+	return g;
+}
+
 static void group_unlink(struct publisher *p, struct publication *pb)
 {
-	struct uri_group *g = (struct uri_group *)map_get(&p->by_uri, pb->rec->uri);
+	struct uri_group *g = group_find(p, pb->rec->kind, pb->rec->uri);
 	if (!g)
 		return;
 	for (struct publication **it = &g->head; *it; it = &(*it)->group_next) {
@@ -177,10 +193,10 @@ static void group_unlink(struct publisher *p, struct publication *pb)
 
 static int group_link(struct publisher *p, struct publication *pb)
 {
-	struct uri_group *g = (struct uri_group *)map_get(&p->by_uri, pb->rec->uri);
+	struct uri_group *g = group_find(p, pb->rec->kind, pb->rec->uri);
 	if (!g) {
 		g = calloc(1, sizeof(*g));
-		if (!g || !(g->uri = strdup(pb->rec->uri))) {
+		if (!g || !(g->uri = group_key(pb->rec->kind, pb->rec->uri))) {
 			free(g);
 			return -ENOMEM;
 		}
@@ -218,7 +234,7 @@ static int publication_insert(struct publisher *p, struct record *rec, bool anno
 	struct publication *pb = calloc(1, sizeof(*pb));
 	if (!pb)
 		return -ENOMEM;
-	pb->id = make_id(rec->uri, rec->instance, rec->publisher);
+	pb->id = make_id(rec->kind, rec->uri, rec->instance, rec->publisher);
 	if (!pb->id) {
 		free(pb);
 		return -ENOMEM;
@@ -239,14 +255,14 @@ static int publication_insert(struct publisher *p, struct record *rec, bool anno
 	if (announce)
 		overlay_put(p->ov, pb->dht_key, pb->value_id, rec->wire, rec->wire_len, true);
 	if (p->cache)
-		cache_offer(p->cache, rec->uri, rec->wire, rec->wire_len);
+		cache_offer(p->cache, rec->kind, rec->uri, rec->wire, rec->wire_len);
 	return 0;
 }
 
 /* Persist then announce a verified record; takes ownership of @p rec in every case. */
 static int store(struct publisher *p, struct record *rec, const struct record **ret_rec)
 {
-	struct publication *old = find(p, rec->uri, rec->instance, rec->publisher);
+	struct publication *old = find(p, rec->kind, rec->uri, rec->instance, rec->publisher);
 	if (!old && p->by_id.count >= p->max_publications) {
 		record_free(rec);
 		return -ENOSPC;
@@ -275,7 +291,7 @@ static void load_one(struct publisher *p, const uint8_t *wire, size_t len, uint6
 		log_warn(SUBSYS, "journal: skipping an entry that does not verify");
 		return;
 	}
-	struct publication *old = find(p, rec->uri, rec->instance, rec->publisher);
+	struct publication *old = find(p, rec->kind, rec->uri, rec->instance, rec->publisher);
 	if (rec->expires <= now || (old && old->rec->seq >= rec->seq) ||
 	    publication_insert(p, rec, false) < 0)
 		record_free(rec);
@@ -418,51 +434,76 @@ static uint64_t next_seq(const struct publication *old)
 int publisher_publish(struct publisher *p, const struct publish_req *req, const struct record **ret_rec)
 {
 	struct record fields = {
-		.kind = RECORD_BINDING, .q = req->q, .expires = req->expires,
-		.uri = req->parts->uri, .contact = req->contact, .instance = req->instance,
+		.kind = req->kind, .q = req->q, .expires = req->expires,
+		.uri = req->name, .contact = req->contact, .instance = req->instance,
 	};
 	memcpy(fields.publisher, p->key->pub, KEYS_PUB_LEN);
-	if (policy_check(p->policy, &fields, req->parts->host, cache_now()) < 0)
+	if (policy_check(p->policy, &fields, req->host, cache_now()) < 0)
 		return -EACCES;
-	fields.seq = next_seq(find(p, req->parts->uri, req->instance, p->key->pub));
+	fields.seq = next_seq(find(p, req->kind, req->name, req->instance, p->key->pub));
 	return sign_and_store(p, &fields, ret_rec);
 }
 
-int publisher_unpublish(struct publisher *p, const char *uri, const char *instance,
+int publisher_unpublish(struct publisher *p, enum record_kind kind, const char *name, const char *instance,
 			const struct record **ret_rec)
 {
-	struct publication *old = find(p, uri, instance, p->key->pub);
+	struct publication *old = find(p, kind, name, instance, p->key->pub);
 	if (!old || old->rec->tombstone)
 		return -ENOENT;
 	struct record fields = {
-		.kind = RECORD_BINDING, .tombstone = true, .q = 0, .seq = next_seq(old),
+		.kind = kind, .tombstone = true, .q = 0, .seq = next_seq(old),
 		.expires = old->rec->expires, .uri = old->rec->uri, .contact = "",
 		.instance = old->rec->instance,
 	};
 	return sign_and_store(p, &fields, ret_rec);
 }
 
+/* The domain a record's policy entry is looked up by: the URI's host, a
+ * service name's domain (after "_svc._proto."), or the host name itself. */
+static int policy_domain(const struct record *rec, struct uri_parts *tmp, const char **ret_domain,
+			 const char **ret_reason)
+{
+	if (rec->kind == RECORD_BINDING) {
+		int rc = uri_normalize(rec->uri, tmp, ret_reason);
+		if (rc < 0 || strcmp(tmp->uri, rec->uri) != 0) {
+			if (rc == 0)
+				*ret_reason = "the record's uri is not in normalized form";
+			return -EBADMSG;
+		}
+		*ret_domain = tmp->host;
+		return 0;
+	}
+	const char *d = rec->uri;
+	if (rec->kind == RECORD_SERVICE)
+		for (int i = 0; i < 2 && d; i++)
+			d = strchr(d, '.') ? strchr(d, '.') + 1 : NULL;
+	*ret_domain = d;
+	return 0;
+}
+
+const char *publisher_policy_domain(const struct record *rec, struct uri_parts *tmp)
+{
+	const char *domain = NULL, *why = NULL;
+	return policy_domain(rec, tmp, &domain, &why) == 0 ? domain : NULL;
+}
+
 static int check_submitted(const struct publisher *p, const struct record *rec, const char **ret_reason)
 {
 	struct uri_parts parts = {0};
-	const char *why = NULL;
-	int rc = uri_normalize(rec->uri, &parts, &why);
-	if (rc < 0 || strcmp(parts.uri, rec->uri) != 0) {
-		*ret_reason = rc < 0 ? why : "the record's uri is not in normalized form";
-		uri_parts_deinit(&parts);
-		return -EBADMSG;
+	const char *domain = NULL;
+	int rc = policy_domain(rec, &parts, &domain, ret_reason);
+	if (rc == 0 && policy_check(p->policy, rec, domain, cache_now()) < 0) {
+		*ret_reason = "the policy does not let this key publish for this name";
+		rc = -EACCES;
 	}
-	rc = policy_check(p->policy, rec, parts.host, cache_now());
 	uri_parts_deinit(&parts);
-	if (rc < 0) {
-		*ret_reason = "the policy does not let this key publish for this URI";
-		return -EACCES;
-	}
+	if (rc < 0)
+		return rc;
 	if (rec->expires <= cache_now()) {
 		*ret_reason = "the record has already expired";
 		return -ETIME;
 	}
-	const struct publication *old = find(p, rec->uri, rec->instance, rec->publisher);
+	const struct publication *old = find(p, rec->kind, rec->uri, rec->instance, rec->publisher);
 	if (old && old->rec->seq >= rec->seq) {
 		*ret_reason = "a record with the same or a higher seq is already published";
 		return -EALREADY;
@@ -490,26 +531,33 @@ int publisher_submit(struct publisher *p, const uint8_t *wire, size_t len, const
 	return rc;
 }
 
-void publisher_foreach(const struct publisher *p, void (*fn)(void *ud, const struct record *rec), void *ud)
+void publisher_foreach(const struct publisher *p, enum record_kind kind,
+		       void (*fn)(void *ud, const struct record *rec), void *ud)
 {
 	uint64_t now = cache_now();
 	size_t cursor = 0;
 	for (struct map_node *n = map_next(&p->by_id, &cursor, NULL); n; n = map_next(&p->by_id, &cursor, n)) {
 		const struct record *rec = ((struct publication *)n)->rec;
-		if (!rec->tombstone && rec->expires > now)
+		if (rec->kind == kind && !rec->tombstone && rec->expires > now)
 			fn(ud, rec);
 	}
 }
 
 size_t publisher_count(const struct publisher *p)
 {
-	return p->by_id.count;
+	uint64_t now = cache_now();
+	size_t live = 0, cursor = 0;
+	for (struct map_node *n = map_next(&p->by_id, &cursor, NULL); n; n = map_next(&p->by_id, &cursor, n)) {
+		const struct record *rec = ((struct publication *)n)->rec;
+		live += !rec->tombstone && rec->expires > now;
+	}
+	return live;
 }
 
-void publisher_seed(void *ud, struct cache *c, const char *uri)
+void publisher_seed(void *ud, struct cache *c, enum record_kind kind, const char *name)
 {
 	struct publisher *p = ud;
-	const struct uri_group *g = (const struct uri_group *)map_get(&p->by_uri, uri);
+	const struct uri_group *g = group_find(p, kind, name);
 	for (const struct publication *pb = g ? g->head : NULL; pb; pb = pb->group_next)
-		cache_offer(c, uri, pb->rec->wire, pb->rec->wire_len);
+		cache_offer(c, kind, name, pb->rec->wire, pb->rec->wire_len);
 }

@@ -47,10 +47,12 @@ int publisher_new(struct rd_loop *loop, struct overlay *ov, struct cache *c,
 /** Stop, close the journal, free (the DHT keeps values until they expire). NULL is a no-op. */
 void publisher_free(struct publisher *p);
 
-/** The fields of a binding this node signs. */
+/** The fields of a record this node signs. */
 struct publish_req {
-	const struct uri_parts *parts; /**< normalized name */
-	const char *contact;           /**< device URL */
+	enum record_kind kind;         /**< binding, service or host */
+	const char *name;              /**< normalized URI, or a checked service/host name */
+	const char *host;              /**< the domain policy applies to, or NULL */
+	const char *contact;           /**< device URL, "PRIO WEIGHT PORT TARGET" or an address */
 	uint16_t q;                    /**< 0..RECORD_Q_MAX */
 	uint64_t expires;              /**< absolute, unix seconds */
 	const char *instance;          /**< device id */
@@ -65,10 +67,10 @@ struct publish_req {
 int publisher_publish(struct publisher *p, const struct publish_req *req, const struct record **ret_rec);
 
 /**
- * Replace the node's binding for (@p uri, @p instance) with a tombstone.
- * @return 0, -ENOENT (no such live binding of the node key), -EIO.
+ * Replace the node's record of @p kind for (@p name, @p instance) with a tombstone.
+ * @return 0, -ENOENT (no such live record of the node key), -EIO.
  */
-int publisher_unpublish(struct publisher *p, const char *uri, const char *instance,
+int publisher_unpublish(struct publisher *p, enum record_kind kind, const char *name, const char *instance,
 			const struct record **ret_rec);
 
 /**
@@ -81,11 +83,19 @@ int publisher_unpublish(struct publisher *p, const char *uri, const char *instan
 int publisher_submit(struct publisher *p, const uint8_t *wire, size_t len, const struct record **ret_rec,
 		     const char **ret_reason);
 
-/** Visit every live binding (tombstones excluded). */
-void publisher_foreach(const struct publisher *p, void (*fn)(void *ud, const struct record *rec), void *ud);
+/** Visit every live record of @p kind (tombstones excluded). */
+void publisher_foreach(const struct publisher *p, enum record_kind kind,
+		       void (*fn)(void *ud, const struct record *rec), void *ud);
 
-/** Number of records kept alive (tombstones included). */
+/**
+ * The domain whose policy governs @p rec (a URI's host, a service name's
+ * domain, a host name), using @p tmp for URI parsing (deinit it after).
+ * @return a pointer into @p rec or @p tmp, or NULL.
+ */
+const char *publisher_policy_domain(const struct record *rec, struct uri_parts *tmp);
+
+/** Number of live publications of every kind (tombstones and expired ones excluded). O(n). */
 size_t publisher_count(const struct publisher *p);
 
-/** A cache_seed_fn: offer the publications of @p uri to a new cache entry. */
-void publisher_seed(void *ud, struct cache *c, const char *uri);
+/** A cache_seed_fn: offer the publications of a name to a new cache entry. */
+void publisher_seed(void *ud, struct cache *c, enum record_kind kind, const char *name);

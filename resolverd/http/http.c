@@ -2,9 +2,7 @@
 /* The HTTP front end: libmicrohttpd servers for the REST API, bridged to the loop thread. */
 #include "resolverd/http/http.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,76 +13,11 @@
 
 static const char *const SUBSYS = "http";
 
-/* ---- ACL ---------------------------------------------------------------- */
-
-static int acl_parse(const char *text, struct acl_entry *ret)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	if (strlen(text) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, text);
-	char *slash = strchr(buf, '/');
-	if (slash)
-		*slash++ = 0;
-	struct acl_entry e = {0};
-	if (inet_pton(AF_INET, buf, e.addr) == 1) {
-		e.family = AF_INET;
-		e.prefix = 32;
-	} else if (inet_pton(AF_INET6, buf, e.addr) == 1) {
-		e.family = AF_INET6;
-		e.prefix = 128;
-	} else {
-		return -EINVAL;
-	}
-	if (slash) {
-		char *end = NULL;
-		unsigned long p = strtoul(slash, &end, 10);
-		if (*slash == 0 || *end != 0 || p > e.prefix)
-			return -EINVAL;
-		e.prefix = (unsigned)p;
-	}
-	*ret = e;
-	return 0;
-}
-
-static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned bytes = bits / 8, rest = bits % 8;
-	if (memcmp(a, b, bytes) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a[bytes] & mask) == (b[bytes] & mask);
-}
-
 bool http_client_allowed(const struct http_server *srv, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (!info || !info->client_addr)
-		return false;
-	const struct sockaddr *sa = info->client_addr;
-	const uint8_t *addr = NULL;
-	int family = sa->sa_family;
-	uint8_t mapped[4];
-	if (family == AF_INET) {
-		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	} else if (family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-		addr = a6->s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			memcpy(mapped, a6->s6_addr + 12, 4);
-			addr = mapped;
-			family = AF_INET;
-		}
-	} else {
-		return false;
-	}
-	for (size_t i = 0; i < srv->n_acl; i++)
-		if (srv->acl[i].family == family && prefix_match(srv->acl[i].addr, addr, srv->acl[i].prefix))
-			return true;
-	return false;
+	return info && info->client_addr && acl_match(&srv->acl, info->client_addr);
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -278,17 +211,11 @@ static int start_daemon(struct http_server *srv, const char *listen)
 static int parse_acl(struct http_server *srv)
 {
 	const struct config_strv *acl = &srv->ctx.cfg->http.read_acl;
-	srv->acl = calloc(acl->n + 1, sizeof(*srv->acl));
-	if (!srv->acl)
-		return -ENOMEM;
-	for (size_t i = 0; i < acl->n; i++) {
-		if (acl_parse(acl->v[i], &srv->acl[i]) < 0) {
-			log_error(SUBSYS, "http.read_acl: bad entry '%s'", acl->v[i]);
-			return -EINVAL;
-		}
-	}
-	srv->n_acl = acl->n;
-	return 0;
+	const char *bad = NULL;
+	int rc = acl_parse((const char *const *)acl->v, acl->n, &srv->acl, &bad);
+	if (rc == -EINVAL)
+		log_error(SUBSYS, "http.read_acl: bad entry '%s'", bad);
+	return rc;
 }
 
 int http_start(const struct http_ctx *ctx, struct http_server **ret)
@@ -330,7 +257,7 @@ static void on_server_closed(uv_handle_t *handle)
 	struct http_server *srv = handle->data;
 	answers_deinit(&srv->answers);
 	free(srv->daemons);
-	free(srv->acl);
+	acl_deinit(&srv->acl);
 	free(srv);
 }
 
