@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Response-rate limiting for UDP: a token bucket per client prefix, in the spirit of Knot's RRL. */
+#pragma once
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+/*
+ * DESIGN
+ * Each client prefix (/24 and /56 by default) gets a token bucket that
+ * refills at responses_per_second and holds at most one second's worth. A
+ * response that finds its bucket empty is limited: dropped, except every
+ * slip-th one, which goes out truncated (TC=1, no records) so that a real
+ * client behind a spoofed flood can retry over TCP. Buckets live in a fixed
+ * table indexed by a keyed hash of the prefix; a prefix that lands on a
+ * bucket owned by another takes it over, so memory never grows. Loop thread.
+ */
+
+struct rrl;
+
+enum rrl_verdict {
+	RRL_PASS = 0, /**< send the response */
+	RRL_DROP,     /**< send nothing */
+	RRL_SLIP,     /**< send a truncated response */
+};
+
+/** @param rps 0 disables limiting (every check passes). @return a table, or NULL. */
+struct rrl *rrl_new(unsigned rps, unsigned slip, unsigned ipv4_prefix, unsigned ipv6_prefix,
+		    unsigned table_size);
+
+/** NULL is a no-op. */
+void rrl_free(struct rrl *r);
+
+/** Account one response to @p client at @p now_ms (a monotonic clock). */
+enum rrl_verdict rrl_check(struct rrl *r, const struct sockaddr *client, uint64_t now_ms);
