@@ -17,6 +17,7 @@
 #include "resolverd/core/publisher.h"
 #include "resolverd/core/state.h"
 #include "resolverd/core/tokens.h"
+#include "resolverd/dns/server.h"
 #include "resolverd/http/http.h"
 #include "resolverd/overlay/overlay.h"
 
@@ -24,10 +25,10 @@
  * DESIGN
  * The main thread is the loop thread. Start-up order: state_dir, node key,
  * tokens and policy (pure data), then the loop, the overlay, the cache, the
- * publisher (which re-announces what the journal holds) and last the HTTP
- * servers, so nothing is served before the core can answer. Shutdown runs in
- * reverse: HTTP first (pending requests get 503 and are sent), then the
- * cache (cancelling its listens), the publisher, the overlay (joining
+ * publisher (which re-announces what the journal holds), the DNS server and
+ * last the HTTP servers, so nothing is served before the core can answer.
+ * Shutdown runs in reverse: HTTP first (pending requests get 503 and are
+ * sent), DNS, then the cache (cancelling its listens), the publisher, the overlay (joining
  * OpenDHT's threads, after which nothing posts to the loop) and the loop.
  */
 
@@ -44,6 +45,7 @@ struct daemon {
 	struct overlay *overlay;
 	struct cache *cache;
 	struct publisher *publisher;
+	struct dns_server *dns;
 	struct http_server *http;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t save_nodes;
@@ -136,9 +138,11 @@ static int start_core(struct daemon *d)
 	if (rc < 0)
 		return rc;
 	cache_set_seed(d->cache, publisher_seed, d->publisher);
+	if ((rc = dns_server_start(&d->loop, d->cache, cfg, &d->dns)) < 0)
+		return rc;
 	struct http_ctx hc = {
 		.loop = &d->loop, .cache = d->cache, .publisher = d->publisher, .overlay = d->overlay,
-		.tokens = d->tokens, .cfg = cfg, .key = &d->key, .started = cache_now(),
+		.tokens = d->tokens, .cfg = cfg, .key = &d->key, .dns = d->dns, .started = cache_now(),
 	};
 	if ((rc = http_start(&hc, &d->http)) < 0)
 		return rc;
@@ -174,6 +178,7 @@ static void start_housekeeping(struct daemon *d)
 static void stop_all(struct daemon *d)
 {
 	http_stop(d->http);
+	dns_server_stop(d->dns);
 	cache_free(d->cache);
 	publisher_free(d->publisher);
 	overlay_free(d->overlay);

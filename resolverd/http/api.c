@@ -12,7 +12,7 @@
 #include "resolverd/http/http_req.h"
 #include "resolverd/http/problem.h"
 
-/** One path and the methods it takes. */
+/** One path (or, ending in '/', a path prefix followed by a name) and the methods it takes. */
 struct route {
 	const char *path;
 	const char *allow; /**< the Allow header for 405 */
@@ -31,6 +31,11 @@ static const struct route routes[] = {
 	{"/v1/records", "POST", {{"POST", OP_SUBMIT, true}}},
 	{"/v1/status", "GET, HEAD", {{"GET", OP_STATUS, false}}},
 	{"/metrics", "GET, HEAD", {{"GET", OP_METRICS, false}}},
+	{"/dns-query", "GET, HEAD, POST", {{"GET", OP_DOH, false}, {"POST", OP_DOH, false}}},
+	{"/v1/services/", "GET, HEAD, PUT, DELETE",
+	 {{"GET", OP_NAME_GET, false}, {"PUT", OP_NAME_PUT, true}, {"DELETE", OP_NAME_DELETE, true}}},
+	{"/v1/hosts/", "GET, HEAD, PUT, DELETE",
+	 {{"GET", OP_NAME_GET, false}, {"PUT", OP_NAME_PUT, true}, {"DELETE", OP_NAME_DELETE, true}}},
 };
 
 static struct MHD_Response *fail(unsigned *ret_status, unsigned status, const char *slug,
@@ -40,7 +45,7 @@ static struct MHD_Response *fail(unsigned *ret_status, unsigned status, const ch
 	return problem_new(status, slug, detail, field);
 }
 
-static enum MHD_Result reply_problem(struct http_req *req, unsigned status, const char *slug,
+enum MHD_Result api_reply_problem(struct http_req *req, unsigned status, const char *slug,
 				     const char *detail, const char *field)
 {
 	return http_queue(req->conn, status, problem_new(status, slug, detail, field));
@@ -50,9 +55,15 @@ static enum MHD_Result reply_problem(struct http_req *req, unsigned status, cons
 
 static const struct route *find_route(const char *url)
 {
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(url, routes[i].path) == 0)
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *path = routes[i].path;
+		size_t n = strlen(path);
+		if (path[n - 1] != '/' && strcmp(url, path) == 0)
 			return &routes[i];
+		/* "/v1/hosts/NAME": a non-empty name follows, with no further '/' */
+		if (path[n - 1] == '/' && strncmp(url, path, n) == 0 && url[n] && !strchr(url + n, '/'))
+			return &routes[i];
+	}
 	return NULL;
 }
 
@@ -75,14 +86,16 @@ static struct MHD_Response *check_token(struct http_req *req, unsigned *ret_stat
 	return r;
 }
 
-static struct MHD_Response *check_body_headers(struct http_req *req, unsigned *ret_status)
+static struct MHD_Response *check_body_headers(struct http_req *req, const char *want, unsigned *ret_status)
 {
 	struct MHD_Connection *c = req->conn;
 	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	size_t n = strlen("application/json");
-	if (!ctype || strncasecmp(ctype, "application/json", n) != 0 || (ctype[n] && ctype[n] != ';' && ctype[n] != ' '))
-		return fail(ret_status, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type",
-			    "the body must be application/json", NULL);
+	size_t n = strlen(want);
+	if (!ctype || strncasecmp(ctype, want, n) != 0 || (ctype[n] && ctype[n] != ';' && ctype[n] != ' ')) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "the body must be %s", want);
+		return fail(ret_status, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", detail, NULL);
+	}
 	const char *clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	if (!clen && !te)
@@ -112,15 +125,24 @@ struct MHD_Response *api_begin(struct http_req *req, const char *url, const char
 		return resp;
 	}
 	req->op = r->m[i].op;
+	req->url = url;
+	req->post = strcmp(m, "POST") == 0;
+	req->kind = RECORD_BINDING;
+	if (strncmp(url, "/v1/services/", 13) == 0)
+		req->kind = RECORD_SERVICE;
+	else if (strncmp(url, "/v1/hosts/", 10) == 0)
+		req->kind = RECORD_HOST;
 	if (!r->m[i].write) {
 		if (req->op != OP_HEALTH && !http_client_allowed(req->srv, req->conn))
 			return fail(ret_status, MHD_HTTP_FORBIDDEN, "forbidden",
 				    "the client address is not in http.read_acl", NULL);
+		if (req->op == OP_DOH && strcmp(m, "POST") == 0)
+			return check_body_headers(req, "application/dns-message", ret_status);
 		return NULL;
 	}
 	struct MHD_Response *resp = check_token(req, ret_status);
-	if (!resp && strcmp(m, "POST") == 0)
-		resp = check_body_headers(req, ret_status);
+	if (!resp && (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0))
+		resp = check_body_headers(req, "application/json", ret_status);
 	return resp;
 }
 
@@ -139,20 +161,27 @@ static bool take_uri(struct http_req *req, const char *uri, const char *field, e
 		return true;
 	char detail[160];
 	snprintf(detail, sizeof(detail), "%s: %s", field, uri && *uri ? why : "required");
-	*ret = reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field", detail, field);
+	*ret = api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field", detail, field);
 	return false;
 }
 
-static bool in_scope(struct http_req *req, const char *uri, enum MHD_Result *ret)
+const char *api_name_field(const struct http_req *req)
+{
+	return req->kind == RECORD_BINDING ? "uri" : "name";
+}
+
+bool api_in_scope(struct http_req *req, const char *uri, enum MHD_Result *ret)
 {
 	if (tokens_allows(req->srv->ctx.tokens, req->token, uri))
 		return true;
-	*ret = reply_problem(req, MHD_HTTP_FORBIDDEN, "out-of-scope",
-			     "the token's scopes do not cover this URI", "uri");
+	*ret = api_reply_problem(req, MHD_HTTP_FORBIDDEN, "out-of-scope",
+				 req->kind == RECORD_BINDING ? "the token's scopes do not cover this URI"
+							     : "the token's scopes do not cover this name",
+				 api_name_field(req));
 	return false;
 }
 
-static bool printable(const char *s, size_t max)
+bool api_printable(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > max)
@@ -166,7 +195,7 @@ static bool printable(const char *s, size_t max)
 /* A device URL: scheme ":" something, printable ASCII, within the record's limit. */
 static bool valid_contact(const char *s)
 {
-	if (!printable(s, RECORD_MAX_URI))
+	if (!api_printable(s, RECORD_MAX_URI))
 		return false;
 	const char *p = s;
 	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
@@ -180,20 +209,18 @@ static bool valid_contact(const char *s)
 	return *p == ':' && p[1] != 0;
 }
 
-static char *default_instance(const char *contact)
+char *api_default_instance(const char *prefix, const char *value)
 {
 	uint8_t d[SHA256_DIGEST_LENGTH];
-	SHA256((const uint8_t *)contact, strlen(contact), d);
-	char *s = malloc(2 + 16 + 1);
-	if (s) {
-		strcpy(s, "c-");
-		for (int i = 0; i < 8; i++)
-			snprintf(s + 2 + 2 * i, 3, "%02x", d[i]);
-	}
+	SHA256((const uint8_t *)value, strlen(value), d);
+	char *s = NULL;
+	if (asprintf(&s, "%s-%02x%02x%02x%02x%02x%02x%02x%02x", prefix, d[0], d[1], d[2], d[3], d[4], d[5],
+		     d[6], d[7]) < 0)
+		return NULL;
 	return s;
 }
 
-static json_t *parse_body(struct http_req *req, enum MHD_Result *ret)
+json_t *api_parse_body(struct http_req *req, enum MHD_Result *ret)
 {
 	json_error_t err;
 	json_t *o = req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
@@ -203,11 +230,11 @@ static json_t *parse_body(struct http_req *req, enum MHD_Result *ret)
 	snprintf(detail, sizeof(detail), "the body is not a JSON object%s%s", o || !req->body ? "" : ": ",
 		 o || !req->body ? "" : err.text);
 	json_decref(o);
-	*ret = reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-json", detail, NULL);
+	*ret = api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-json", detail, NULL);
 	return NULL;
 }
 
-static const char *unknown_member(json_t *o, const char *const *known)
+const char *api_unknown_member(json_t *o, const char *const *known)
 {
 	const char *k;
 	json_t *v;
@@ -221,23 +248,32 @@ static const char *unknown_member(json_t *o, const char *const *known)
 	return NULL;
 }
 
+const char *api_expires(struct http_req *req, json_t *o)
+{
+	const struct rd_config *cfg = req->srv->ctx.cfg;
+	json_t *e = json_object_get(o, "expires");
+	json_int_t secs = cfg->publish.default_expires;
+	if (e && (!json_is_integer(e) || (secs = json_integer_value(e)) < 1 ||
+		  secs > (json_int_t)cfg->publish.max_expires))
+		return "expires: an integer number of seconds from 1 to publish.max_expires";
+	req->expires = cache_now() + (uint64_t)secs;
+	return NULL;
+}
+
 /* Check the optional members of a publish body; on error set *ret_field. */
 static const char *publish_numbers(struct http_req *req, json_t *o, const char **ret_field)
 {
-	const struct rd_config *cfg = req->srv->ctx.cfg;
-	json_t *e = json_object_get(o, "expires"), *q = json_object_get(o, "q");
-	json_int_t secs = cfg->publish.default_expires;
-	if (e && (!json_is_integer(e) || (secs = json_integer_value(e)) < 1 ||
-		  secs > (json_int_t)cfg->publish.max_expires)) {
+	json_t *q = json_object_get(o, "q");
+	const char *why = api_expires(req, o);
+	if (why) {
 		*ret_field = "expires";
-		return "expires: an integer number of seconds from 1 to publish.max_expires";
+		return why;
 	}
 	double qv = 1.0;
 	if (q && (!json_is_number(q) || (qv = json_number_value(q)) < 0.0 || qv > 1.0)) {
 		*ret_field = "q";
 		return "q: a number from 0 to 1";
 	}
-	req->expires = cache_now() + (uint64_t)secs;
 	req->q = (uint16_t)(qv * RECORD_Q_MAX + 0.5);
 	return NULL;
 }
@@ -250,12 +286,12 @@ static const char *publish_strings(struct http_req *req, json_t *o, const char *
 		return c ? "contact: a URL (scheme:...) of printable ASCII, at most 512 bytes"
 			 : "contact: required";
 	}
-	if (i && (!json_is_string(i) || !printable(json_string_value(i), RECORD_MAX_INSTANCE))) {
+	if (i && (!json_is_string(i) || !api_printable(json_string_value(i), RECORD_MAX_INSTANCE))) {
 		*ret_field = "instance";
 		return "instance: 1 to 128 printable characters";
 	}
 	req->contact = strdup(json_string_value(c));
-	req->instance = i ? strdup(json_string_value(i)) : default_instance(req->contact ? req->contact : "");
+	req->instance = i ? strdup(json_string_value(i)) : api_default_instance("c", req->contact ? req->contact : "");
 	if (!req->contact || !req->instance) {
 		*ret_field = NULL;
 		return "out of memory";
@@ -267,10 +303,10 @@ static enum MHD_Result finish_publish(struct http_req *req)
 {
 	static const char *const known[] = {"uri", "contact", "expires", "q", "instance", NULL};
 	enum MHD_Result ret = MHD_NO;
-	json_t *o = parse_body(req, &ret);
+	json_t *o = api_parse_body(req, &ret);
 	if (!o)
 		return ret;
-	const char *field = NULL, *why = NULL, *extra = unknown_member(o, known);
+	const char *field = NULL, *why = NULL, *extra = api_unknown_member(o, known);
 	json_t *u = json_object_get(o, "uri");
 	char detail[160];
 	if (extra) {
@@ -289,10 +325,13 @@ static enum MHD_Result finish_publish(struct http_req *req)
 		why = publish_strings(req, o, &field);
 	if (!why)
 		why = publish_numbers(req, o, &field);
+	/* field may point into o: answer before releasing it */
+	if (why)
+		ret = api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field", why, field);
 	json_decref(o);
 	if (why)
-		return reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field", why, field);
-	if (!in_scope(req, req->parts.uri, &ret))
+		return ret;
+	if (!api_in_scope(req, req->parts.uri, &ret))
 		return ret;
 	return http_req_suspend(req);
 }
@@ -303,10 +342,10 @@ static enum MHD_Result finish_unpublish(struct http_req *req)
 	if (!take_uri(req, query(req, "uri"), "uri", &ret))
 		return ret;
 	const char *inst = query(req, "instance");
-	if (!inst || !printable(inst, RECORD_MAX_INSTANCE))
-		return reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field",
+	if (!inst || !api_printable(inst, RECORD_MAX_INSTANCE))
+		return api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field",
 				     "instance: 1 to 128 printable characters", "instance");
-	if (!in_scope(req, req->parts.uri, &ret))
+	if (!api_in_scope(req, req->parts.uri, &ret))
 		return ret;
 	if (!(req->instance = strdup(inst)))
 		return MHD_NO;
@@ -336,25 +375,31 @@ static enum MHD_Result finish_submit(struct http_req *req)
 {
 	static const char *const known[] = {"record", NULL};
 	enum MHD_Result ret = MHD_NO;
-	json_t *o = parse_body(req, &ret);
+	json_t *o = api_parse_body(req, &ret);
 	if (!o)
 		return ret;
 	json_t *r = json_object_get(o, "record");
-	const char *extra = unknown_member(o, known);
-	int rc = !extra && json_is_string(r) ? base64_decode(json_string_value(r), &req->wire, &req->wire_len)
-					     : -EINVAL;
+	const char *extra = api_unknown_member(o, known);
+	if (extra) {
+		char detail[160];
+		snprintf(detail, sizeof(detail), "unknown member '%.100s'", extra);
+		ret = api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field", detail, extra);
+		json_decref(o);
+		return ret;
+	}
+	int rc = json_is_string(r) ? base64_decode(json_string_value(r), &req->wire, &req->wire_len) : -EINVAL;
 	json_decref(o);
 	if (rc < 0)
-		return reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field",
-				     "record: the standard base64 of one signed record", "record");
+		return api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field",
+					 "record: the standard base64 of one signed record", "record");
 	struct record *rec = NULL;
 	rc = record_decode(req->wire, req->wire_len, &rec);
 	if (rc < 0)
-		return reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-record",
-				     rc == -EKEYREJECTED ? "record: the signature does not verify"
-							 : "record: not a valid format v1 record",
-				     "record");
-	bool ok = in_scope(req, rec->uri, &ret);
+		return api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-record",
+					 rc == -EKEYREJECTED ? "record: the signature does not verify"
+							     : "record: not a valid format v1 record",
+					 "record");
+	bool ok = api_in_scope(req, rec->uri, &ret);
 	record_free(rec);
 	return ok ? http_req_suspend(req) : ret;
 }
@@ -386,6 +431,12 @@ enum MHD_Result api_finish(struct http_req *req)
 	case OP_STATUS:
 	case OP_METRICS:
 		return http_req_suspend(req);
+	case OP_NAME_GET:
+	case OP_NAME_PUT:
+	case OP_NAME_DELETE:
+		return names_finish(req);
+	case OP_DOH:
+		return doh_finish(req);
 	case OP_NONE:
 		break;
 	}

@@ -10,6 +10,7 @@
 #include "resolverd/core/loop.h"
 #include "resolverd/core/publisher.h"
 #include "resolverd/core/tokens.h"
+#include "resolverd/dns/server.h"
 #include "resolverd/overlay/overlay.h"
 
 /*
@@ -35,6 +36,7 @@ struct http_ctx {
 	const struct tokens *tokens;
 	const struct rd_config *cfg;
 	const struct keypair *key;
+	struct dns_server *dns;    /**< answers /dns-query */
 	uint64_t started;          /**< unix seconds at start-up */
 };
 

@@ -9,16 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "resolverd/core/acl.h"
 #include "resolverd/core/map.h"
 #include "resolverd/core/uri.h"
 #include "resolverd/http/http.h"
-
-/** One parsed http.read_acl entry. */
-struct acl_entry {
-	int family;        /**< AF_INET or AF_INET6 */
-	uint8_t addr[16];  /**< network address */
-	unsigned prefix;   /**< prefix length in bits */
-};
 
 /**
  * Precomputed resolve answers, read by handler threads under the read lock,
@@ -33,8 +27,7 @@ struct http_server {
 	struct http_ctx ctx;            /**< borrowed daemon parts */
 	struct MHD_Daemon **daemons;    /**< owned, one per http.listen */
 	size_t n_daemons;
-	struct acl_entry *acl;          /**< owned */
-	size_t n_acl;
+	struct acl acl;                 /**< http.read_acl */
 	atomic_bool stopping;           /**< set by http_stop(): new work gets 503 */
 	atomic_int in_flight;           /**< requests suspended or resumed but not yet answered */
 	struct answers answers;
@@ -52,6 +45,10 @@ enum api_op {
 	OP_SUBMIT,
 	OP_STATUS,
 	OP_METRICS,
+	OP_NAME_GET,    /**< GET /v1/services/NAME, /v1/hosts/NAME */
+	OP_NAME_PUT,    /**< PUT ... */
+	OP_NAME_DELETE, /**< DELETE ...?instance=I */
+	OP_DOH,         /**< GET or POST /dns-query (RFC 8484) */
 };
 
 enum req_state {
@@ -67,6 +64,9 @@ struct http_req {
 	struct MHD_Connection *conn; /**< borrowed */
 	enum req_state state;
 	enum api_op op;
+	enum record_kind kind;       /**< of the name (OP_NAME_*) */
+	bool post;                   /**< the method is POST (DoH: the message is the body) */
+	const char *url;             /**< borrowed from MHD for the request's life */
 	int token;                   /**< index into tokens, or -1 */
 	char *body;                  /**< owned, NUL-terminated */
 	size_t body_len;
@@ -80,6 +80,7 @@ struct http_req {
 	uint64_t expires;            /**< absolute, unix seconds */
 	uint8_t *wire;               /**< owned: a submitted record */
 	size_t wire_len;
+	struct sockaddr_storage client; /**< peer address (DoH: for the forwarding ACL) */
 	unsigned status;             /**< status of resp */
 	struct MHD_Response *resp;   /**< owned reference, set when done */
 };
@@ -102,6 +103,35 @@ struct MHD_Response *api_begin(struct http_req *req, const char *url, const char
 enum MHD_Result api_finish(struct http_req *req);
 /** Loop thread: the job of a suspended request. */
 void api_run(struct loop_job *job, bool cancelled);
+
+/* names.c: the service and host records of DNS names */
+/** Handler thread, after the body: validate an OP_NAME_* request and answer or suspend. */
+enum MHD_Result names_finish(struct http_req *req);
+/** Loop thread: run a suspended OP_NAME_* request. */
+void names_run(struct http_req *req);
+
+/* api.c helpers shared with names.c (handler thread) */
+enum MHD_Result api_reply_problem(struct http_req *req, unsigned status, const char *slug,
+				  const char *detail, const char *field);
+json_t *api_parse_body(struct http_req *req, enum MHD_Result *ret);
+const char *api_unknown_member(json_t *o, const char *const *known);
+const char *api_expires(struct http_req *req, json_t *o);
+bool api_in_scope(struct http_req *req, const char *name, enum MHD_Result *ret);
+/** The request member that names what is published: "uri" for bindings, "name" for services and hosts. */
+const char *api_name_field(const struct http_req *req);
+bool api_printable(const char *s, size_t max);
+char *api_default_instance(const char *prefix, const char *value);
+
+/* doh.c: DNS over HTTPS */
+/** Handler thread: decode the DNS message of a /dns-query request and suspend, or answer 400. */
+enum MHD_Result doh_finish(struct http_req *req);
+/** Loop thread: answer it with the DNS core. */
+void doh_run(struct http_req *req);
+
+/* ops.c helpers shared with names.c (loop thread) */
+void ops_complete_problem(struct http_req *req, unsigned status, const char *slug, const char *detail,
+			  const char *field);
+void ops_publish_error(struct http_req *req, int rc, const char *reason);
 
 /* answers.c */
 int answers_init(struct answers *a);

@@ -13,7 +13,7 @@
 
 static const char *const SUBSYS = "api";
 
-static void complete_problem(struct http_req *req, unsigned status, const char *slug, const char *detail,
+void ops_complete_problem(struct http_req *req, unsigned status, const char *slug, const char *detail,
 			     const char *field)
 {
 	http_req_complete(req, status, problem_new(status, slug, detail, field));
@@ -25,7 +25,7 @@ static void on_resolved(void *ud, const struct cache_view *view)
 {
 	struct http_req *req = ud;
 	if (!view) {
-		complete_problem(req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting-down", "the node is shutting down", NULL);
+		ops_complete_problem(req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting-down", "the node is shutting down", NULL);
 		return;
 	}
 	unsigned status = 0;
@@ -36,8 +36,9 @@ static void on_resolved(void *ud, const struct cache_view *view)
 
 static void op_resolve(struct http_req *req)
 {
-	if (cache_lookup(req->srv->ctx.cache, &req->parts, on_resolved, req) < 0)
-		complete_problem(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal-error", "out of memory", NULL);
+	struct cache_name n = {.kind = RECORD_BINDING, .name = req->parts.uri, .host = req->parts.host};
+	if (cache_lookup(req->srv->ctx.cache, &n, on_resolved, req) < 0)
+		ops_complete_problem(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal-error", "out of memory", NULL);
 }
 
 /* ---- publishing ----------------------------------------------------------- */
@@ -78,45 +79,47 @@ static void complete_created(struct http_req *req, const struct record *rec)
 	http_req_complete(req, MHD_HTTP_CREATED, resp);
 }
 
-static void complete_publish_error(struct http_req *req, int rc, const char *reason)
+void ops_publish_error(struct http_req *req, int rc, const char *reason)
 {
 	switch (rc) {
 	case -EACCES:
-		complete_problem(req, MHD_HTTP_FORBIDDEN, "policy-denied",
-				 reason ? reason : "the policy does not let this node's key publish for this URI", "uri");
+		ops_complete_problem(req, MHD_HTTP_FORBIDDEN, "policy-denied",
+				 reason ? reason : "the policy does not let this node's key publish for this URI",
+				 api_name_field(req));
 		break;
 	case -ENOSPC:
-		complete_problem(req, 507, "storage-full",
+		ops_complete_problem(req, 507, "storage-full",
 				 "this node keeps no more publications (publish.max_publications)", NULL);
 		break;
 	case -EINVAL:
 	case -EMSGSIZE:
-		complete_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field",
+		ops_complete_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field",
 				 "the binding does not fit in a record (see schemas/record-format.md)", NULL);
 		break;
 	case -EBADMSG:
 	case -EKEYREJECTED:
 	case -ETIME:
-		complete_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-record", reason, "record");
+		ops_complete_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-record", reason, "record");
 		break;
 	case -EALREADY:
-		complete_problem(req, MHD_HTTP_CONFLICT, "stale-record", reason, "record");
+		ops_complete_problem(req, MHD_HTTP_CONFLICT, "stale-record", reason, "record");
 		break;
 	default:
 		log_error(SUBSYS, "publishing failed: %s", strerror(-rc));
-		complete_problem(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal-error",
+		ops_complete_problem(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal-error",
 				 "the publication could not be stored", NULL);
 	}
 }
 
 static void op_publish(struct http_req *req)
 {
-	struct publish_req pr = {.parts = &req->parts, .contact = req->contact, .q = req->q,
-				 .expires = req->expires, .instance = req->instance};
+	struct publish_req pr = {.kind = RECORD_BINDING, .name = req->parts.uri, .host = req->parts.host,
+				 .contact = req->contact, .q = req->q, .expires = req->expires,
+				 .instance = req->instance};
 	const struct record *rec = NULL;
 	int rc = publisher_publish(req->srv->ctx.publisher, &pr, &rec);
 	if (rc < 0)
-		complete_publish_error(req, rc, NULL);
+		ops_publish_error(req, rc, NULL);
 	else
 		complete_created(req, rec);
 }
@@ -124,14 +127,14 @@ static void op_publish(struct http_req *req)
 static void op_unpublish(struct http_req *req)
 {
 	const struct record *rec = NULL;
-	int rc = publisher_unpublish(req->srv->ctx.publisher, req->parts.uri, req->instance, &rec);
+	int rc = publisher_unpublish(req->srv->ctx.publisher, RECORD_BINDING, req->parts.uri, req->instance, &rec);
 	if (rc == -ENOENT) {
-		complete_problem(req, MHD_HTTP_NOT_FOUND, "no-publication",
+		ops_complete_problem(req, MHD_HTTP_NOT_FOUND, "no-publication",
 				 "this node publishes no binding for that uri and instance", NULL);
 		return;
 	}
 	if (rc < 0) {
-		complete_publish_error(req, rc, NULL);
+		ops_publish_error(req, rc, NULL);
 		return;
 	}
 	http_req_complete(req, MHD_HTTP_NO_CONTENT,
@@ -144,7 +147,7 @@ static void op_submit(struct http_req *req)
 	const char *reason = NULL;
 	int rc = publisher_submit(req->srv->ctx.publisher, req->wire, req->wire_len, &rec, &reason);
 	if (rc < 0)
-		complete_publish_error(req, rc, reason);
+		ops_publish_error(req, rc, reason);
 	else
 		complete_created(req, rec);
 }
@@ -158,7 +161,7 @@ static void op_list(struct http_req *req)
 {
 	json_t *list = json_array();
 	if (list)
-		publisher_foreach(req->srv->ctx.publisher, add_binding, list);
+		publisher_foreach(req->srv->ctx.publisher, RECORD_BINDING, add_binding, list);
 	http_req_complete(req, MHD_HTTP_OK, json_response_new(json_pack("{s:o}", "bindings", list)));
 }
 
@@ -171,6 +174,7 @@ struct snapshot {
 	struct cache_stats cache;
 	size_t publications;
 	uint64_t uptime;
+	struct dns_stats dns;
 };
 
 static void take_snapshot(const struct http_server *srv, struct snapshot *s)
@@ -180,6 +184,9 @@ static void take_snapshot(const struct http_server *srv, struct snapshot *s)
 	overlay_get_stats(srv->ctx.overlay, &s->ov);
 	cache_get_stats(srv->ctx.cache, &s->cache);
 	s->publications = publisher_count(srv->ctx.publisher);
+	memset(&s->dns, 0, sizeof(s->dns));
+	if (srv->ctx.dns)
+		dns_server_get_stats(srv->ctx.dns, &s->dns);
 	s->uptime = cache_now() - srv->ctx.started;
 }
 
@@ -205,6 +212,17 @@ static void op_status(struct http_req *req)
 		"dropped_name", (json_int_t)s.cache.dropped_name,
 		"cache", "entries", (json_int_t)s.cache.entries, "hits", (json_int_t)s.cache.hits, "misses",
 		(json_int_t)s.cache.misses, "publications", (json_int_t)s.publications);
+	json_t *dns = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"udp_queries", (json_int_t)s.dns.udp_queries, "tcp_queries", (json_int_t)s.dns.tcp_queries,
+		"doh_queries", (json_int_t)s.dns.doh_queries, "answered_hot", (json_int_t)s.dns.answered_hot,
+		"lookups", (json_int_t)s.dns.lookups, "forwarded", (json_int_t)s.dns.forwarded,
+		"dropped", (json_int_t)s.dns.dropped, "rrl_dropped", (json_int_t)s.dns.rrl_dropped,
+		"rrl_slipped", (json_int_t)s.dns.rrl_slipped, "tcp_refused", (json_int_t)s.dns.tcp_refused,
+		"tcp_connections", (json_int_t)s.dns.tcp_connections);
+	if (o && dns)
+		json_object_set_new(o, "dns", dns);
+	else
+		json_decref(dns);
 	http_req_complete(req, MHD_HTTP_OK, json_response_new(o));
 }
 
@@ -228,13 +246,21 @@ static void op_metrics(struct http_req *req)
 		"# TYPE resolverd_cache_entries gauge\nresolverd_cache_entries %zu\n"
 		"# TYPE resolverd_cache_lookups_total counter\n"
 		"resolverd_cache_lookups_total{result=\"hit\"} %llu\nresolverd_cache_lookups_total{result=\"miss\"} %llu\n"
-		"# TYPE resolverd_publications gauge\nresolverd_publications %zu\n",
+		"# TYPE resolverd_publications gauge\nresolverd_publications %zu\n"
+		"# TYPE resolverd_dns_queries_total counter\n"
+		"resolverd_dns_queries_total{transport=\"udp\"} %llu\n"
+		"resolverd_dns_queries_total{transport=\"tcp\"} %llu\n"
+		"resolverd_dns_queries_total{transport=\"doh\"} %llu\n"
+		"# TYPE resolverd_dns_rrl_total counter\n"
+		"resolverd_dns_rrl_total{action=\"drop\"} %llu\nresolverd_dns_rrl_total{action=\"slip\"} %llu\n",
 		(unsigned long long)s.uptime, s.ov.good_nodes, s.ov.dubious_nodes, s.ov.stored_values,
 		(unsigned long long)s.cache.accepted, (unsigned long long)s.cache.dropped_malformed,
 		(unsigned long long)s.cache.dropped_signature, (unsigned long long)s.cache.dropped_policy,
 		(unsigned long long)s.cache.dropped_expired, (unsigned long long)s.cache.dropped_overflow,
 		s.cache.entries, (unsigned long long)s.cache.hits, (unsigned long long)s.cache.misses,
-		s.publications);
+		s.publications, (unsigned long long)s.dns.udp_queries, (unsigned long long)s.dns.tcp_queries,
+		(unsigned long long)s.dns.doh_queries, (unsigned long long)s.dns.rrl_dropped,
+		(unsigned long long)s.dns.rrl_slipped);
 	struct MHD_Response *resp = n < 0 ? NULL
 		: MHD_create_response_from_buffer((size_t)n, text, MHD_RESPMEM_MUST_FREE);
 	if (resp)
@@ -248,7 +274,7 @@ void api_run(struct loop_job *job, bool cancelled)
 {
 	struct http_req *req = (struct http_req *)job;
 	if (cancelled || atomic_load(&req->srv->stopping)) {
-		complete_problem(req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting-down", "the node is shutting down", NULL);
+		ops_complete_problem(req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting-down", "the node is shutting down", NULL);
 		return;
 	}
 	switch (req->op) {
@@ -259,7 +285,11 @@ void api_run(struct loop_job *job, bool cancelled)
 	case OP_LIST: op_list(req); break;
 	case OP_STATUS: op_status(req); break;
 	case OP_METRICS: op_metrics(req); break;
+	case OP_NAME_GET:
+	case OP_NAME_PUT:
+	case OP_NAME_DELETE: names_run(req); break;
+	case OP_DOH: doh_run(req); break;
 	default:
-		complete_problem(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal-error", "unknown operation", NULL);
+		ops_complete_problem(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal-error", "unknown operation", NULL);
 	}
 }
