@@ -15,6 +15,14 @@
  *       sign a tombstone here and submit it (POST /v1/records)
  *   resolve URI        the live bindings, one per line
  *   list               the daemon's own publications
+ *   service NAME TARGET PORT [--priority P] [--weight W] [--expires S] [--instance I]
+ *       publish a service (DNS SRV) record with the daemon's key (PUT /v1/services/NAME)
+ *   host NAME ADDRESS [--expires S] [--instance I]
+ *       publish a host (DNS A/AAAA) record with the daemon's key (PUT /v1/hosts/NAME)
+ *   unservice NAME INSTANCE   withdraw a service record (DELETE /v1/services/NAME)
+ *   unhost NAME INSTANCE      withdraw a host record (DELETE /v1/hosts/NAME)
+ *   lookup-service NAME  the live service records, one per line
+ *   lookup-host NAME     the live host records, one per line
  *   status             the daemon's status
  *   keygen FILE [--force]   write a new Ed25519 key (mode 0600), print its public key
  *   pubkey FILE        print the public key of a key file
@@ -26,7 +34,9 @@
  * else the file named by $RESOLVERD_TOKEN_FILE, else the admin token file
  * /var/lib/resolverd/admin.token. Reads send no token.
  * Without --instance, a binding's instance is derived from its contact, the
- * same way the daemon does ("c-" and 16 hex digits of SHA-256(contact)).
+ * same way the daemon does ("c-" and 16 hex digits of SHA-256(contact)); the
+ * daemon derives those of service and host records itself ("s-", "a-").
+ * NAME is a service name such as _sip._udp.example.com, or a host name.
  * Options may come before or after the command. --json prints the daemon's
  * JSON body as it came instead of human-readable lines.
  *
@@ -37,6 +47,8 @@
  * Examples:
  *   urictl publish sip:alice@example.com sip:alice@192.0.2.10:5060 --expires 600
  *   urictl resolve sip:alice@example.com
+ *   urictl service _xmpp-server._tcp.a.p2p xmpp.a.p2p 5269 --priority 5 --weight 10
+ *   urictl host xmpp.a.p2p 192.0.2.10 --instance v4
  *   urictl keygen phone.key
  *   urictl delegate --key domain.key --device HEX --pattern 'sip:alice@example.com' \
  *          --not-after 1900000000 > phone.cert
@@ -96,7 +108,9 @@ enum option_bit {
 	OPTB_PATTERN = 1u << 7,
 	OPTB_NOT_AFTER = 1u << 8,
 	OPTB_FORCE = 1u << 9,
-	OPTB_COUNT = 10, /**< number of command options */
+	OPTB_PRIORITY = 1u << 10,
+	OPTB_WEIGHT = 1u << 11,
+	OPTB_COUNT = 12, /**< number of command options */
 };
 
 /** The parsed command line. Strings are borrowed from argv. */
@@ -115,6 +129,8 @@ struct args {
 	const char *pattern;    /**< --pattern GLOB */
 	const char *not_after;  /**< --not-after UNIX (unparsed) */
 	bool force;             /**< --force */
+	const char *priority;   /**< --priority P (unparsed) */
+	const char *weight;     /**< --weight W (unparsed) */
 	unsigned seen;          /**< OPTB_* bits of the command options given */
 	char **pos;             /**< owned array of borrowed positional words; pos[0] is the command */
 	int npos;               /**< number of words in pos */
@@ -155,6 +171,12 @@ static const char usage_text[] =
 	"  unpublish URI INSTANCE [--key KEYFILE [--cert CERTFILE] [--expires S] [--seq N]]\n"
 	"  resolve URI\n"
 	"  list\n"
+	"  service NAME TARGET PORT [--priority P] [--weight W] [--expires S] [--instance I]\n"
+	"  host NAME ADDRESS [--expires S] [--instance I]\n"
+	"  unservice NAME INSTANCE\n"
+	"  unhost NAME INSTANCE\n"
+	"  lookup-service NAME\n"
+	"  lookup-host NAME\n"
 	"  status\n"
 	"  keygen FILE [--force]\n"
 	"  pubkey FILE\n"
@@ -614,6 +636,31 @@ static int query_path(struct ctx *ctx, const char *path, const char *uri, const 
 	return 0;
 }
 
+/**
+ * Build "PREFIX/NAME" or "PREFIX/NAME?instance=I" with both values escaped,
+ * so that NAME stays one path segment.
+ * @param instance may be NULL. @param[out] ret owned path. @return 0 or -ENOMEM.
+ */
+static int name_path(struct ctx *ctx, const char *prefix, const char *name, const char *instance,
+		     char **ret)
+{
+	char *e_name = curl_easy_escape(ctx->curl, name, 0);
+	char *e_instance = instance ? curl_easy_escape(ctx->curl, instance, 0) : NULL;
+	char *out = NULL;
+	int n = -1;
+
+	if (e_name && instance && e_instance)
+		n = asprintf(&out, "%s/%s?instance=%s", prefix, e_name, e_instance);
+	else if (e_name && !instance)
+		n = asprintf(&out, "%s/%s", prefix, e_name);
+	curl_free(e_name);
+	curl_free(e_instance);
+	if (n < 0)
+		return -ENOMEM;
+	*ret = out;
+	return 0;
+}
+
 /* ---- responses ---- */
 
 /** A string member, or "?" if absent or not a string. */
@@ -706,15 +753,61 @@ static int print_publication(const json_t *p)
 			 tombstone ? " tombstone" : "");
 }
 
-/** Print each element of the array member "bindings" with @p print. @return EXIT_OK or EXIT_ERROR. */
-static int print_each(const json_t *doc, int (*print)(const json_t *))
+/** An integer member, or 0 if absent or not an integer. */
+static json_int_t int_member(const json_t *obj, const char *key)
 {
-	const json_t *list = json_object_get(doc, "bindings");
+	return json_integer_value(json_object_get(obj, key));
+}
+
+/** Print one service record: "TARGET port=N priority=P weight=W expires=S instance=I publisher=HEX". */
+static int print_service(const json_t *r)
+{
+	return emit_line(stdout,
+			 "%s port=%" JSON_INTEGER_FORMAT " priority=%" JSON_INTEGER_FORMAT " weight=%"
+			 JSON_INTEGER_FORMAT " expires=%" JSON_INTEGER_FORMAT " instance=%s publisher=%s",
+			 str_member(r, "target"), int_member(r, "port"), int_member(r, "priority"),
+			 int_member(r, "weight"), int_member(r, "expires"), str_member(r, "instance"),
+			 str_member(r, "publisher"));
+}
+
+/** Print one published service record: "NAME TARGET port=N ... publisher=HEX seq=N". */
+static int print_service_publication(const json_t *r)
+{
+	return emit_line(stdout,
+			 "%s %s port=%" JSON_INTEGER_FORMAT " priority=%" JSON_INTEGER_FORMAT " weight=%"
+			 JSON_INTEGER_FORMAT " expires=%" JSON_INTEGER_FORMAT " instance=%s publisher=%s seq=%"
+			 JSON_INTEGER_FORMAT,
+			 str_member(r, "name"), str_member(r, "target"), int_member(r, "port"),
+			 int_member(r, "priority"), int_member(r, "weight"), int_member(r, "expires"),
+			 str_member(r, "instance"), str_member(r, "publisher"), int_member(r, "seq"));
+}
+
+/** Print one host record: "ADDRESS expires=S instance=I publisher=HEX". */
+static int print_host(const json_t *r)
+{
+	return emit_line(stdout, "%s expires=%" JSON_INTEGER_FORMAT " instance=%s publisher=%s",
+			 str_member(r, "address"), int_member(r, "expires"), str_member(r, "instance"),
+			 str_member(r, "publisher"));
+}
+
+/** Print one published host record: "NAME ADDRESS expires=S instance=I publisher=HEX seq=N". */
+static int print_host_publication(const json_t *r)
+{
+	return emit_line(stdout,
+			 "%s %s expires=%" JSON_INTEGER_FORMAT " instance=%s publisher=%s seq=%" JSON_INTEGER_FORMAT,
+			 str_member(r, "name"), str_member(r, "address"), int_member(r, "expires"),
+			 str_member(r, "instance"), str_member(r, "publisher"), int_member(r, "seq"));
+}
+
+/** Print each element of the array member @p member with @p print. @return EXIT_OK or EXIT_ERROR. */
+static int print_each(const json_t *doc, const char *member, int (*print)(const json_t *))
+{
+	const json_t *list = json_object_get(doc, member);
 	size_t i;
 	json_t *item;
 
 	if (!json_is_array(list)) {
-		fprintf(stderr, "urictl: the daemon's answer has no \"bindings\" array\n");
+		fprintf(stderr, "urictl: the daemon's answer has no \"%s\" array\n", member);
 		return EXIT_ERROR;
 	}
 	json_array_foreach(list, i, item) {
@@ -1064,8 +1157,8 @@ static int cmd_unpublish(struct ctx *ctx)
 	return code;
 }
 
-/** GET @p path and print the "bindings" array with @p print (or the body with --json). */
-static int get_and_print(struct ctx *ctx, const char *path, int (*print)(const json_t *))
+/** GET @p path and print its array @p member with @p print (or the body with --json). */
+static int get_and_print(struct ctx *ctx, const char *path, const char *member, int (*print)(const json_t *))
 {
 	struct http_response resp = {0};
 	json_t *doc = NULL;
@@ -1074,7 +1167,7 @@ static int get_and_print(struct ctx *ctx, const char *path, int (*print)(const j
 	http_request(ctx, "GET", path, NULL, &resp);
 	code = check_response(ctx, &resp, 200, &doc);
 	if (code == EXIT_OK && doc)
-		code = print_each(doc, print);
+		code = print_each(doc, member, print);
 	json_decref(doc);
 	http_response_deinit(&resp);
 	return code;
@@ -1090,7 +1183,7 @@ static int cmd_resolve(struct ctx *ctx)
 		fprintf(stderr, "urictl: out of memory\n");
 		return EXIT_ERROR;
 	}
-	code = get_and_print(ctx, path, print_binding);
+	code = get_and_print(ctx, path, "bindings", print_binding);
 	free(path);
 	return code;
 }
@@ -1098,7 +1191,183 @@ static int cmd_resolve(struct ctx *ctx)
 /** list: this node's publications. */
 static int cmd_list(struct ctx *ctx)
 {
-	return get_and_print(ctx, "/v1/bindings", print_publication);
+	return get_and_print(ctx, "/v1/bindings", "bindings", print_publication);
+}
+
+/* ---- service and host records ---- */
+
+/** What tells the service and host commands apart. */
+struct name_kind {
+	const char *prefix;                             /**< "/v1/services" or "/v1/hosts" */
+	int (*body)(const struct args *a, json_t *doc); /**< add the PUT body's own members; exit status */
+	int (*print)(const json_t *);                   /**< print one looked-up record */
+	int (*print_published)(const json_t *);         /**< print the 200 body of PUT */
+};
+
+/** Parse a 0..65535 argument of a service record into @p doc's member @p key. @return exit status. */
+static int add_u16(json_t *doc, const char *key, const char *what, const char *text)
+{
+	uint64_t v = 0;
+
+	if (parse_u64(text, 0, UINT16_MAX, &v) < 0)
+		return usage_error("%s wants a whole number from 0 to 65535", what);
+	return json_object_set_new(doc, key, json_integer((json_int_t)v)) == 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+/** service NAME TARGET PORT [--priority P] [--weight W]: the members of the PUT body. */
+static int service_members(const struct args *a, json_t *doc)
+{
+	int code = json_object_set_new(doc, "target", json_string(a->pos[2])) == 0 ? EXIT_OK : EXIT_ERROR;
+
+	if (code == EXIT_OK)
+		code = add_u16(doc, "port", "PORT", a->pos[3]);
+	if (code == EXIT_OK && a->priority)
+		code = add_u16(doc, "priority", "--priority", a->priority);
+	if (code == EXIT_OK && a->weight)
+		code = add_u16(doc, "weight", "--weight", a->weight);
+	return code;
+}
+
+/** host NAME ADDRESS: the members of the PUT body. */
+static int host_members(const struct args *a, json_t *doc)
+{
+	return json_object_set_new(doc, "address", json_string(a->pos[2])) == 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+static const struct name_kind service_kind = {"/v1/services", service_members, print_service,
+					      print_service_publication};
+static const struct name_kind host_kind = {"/v1/hosts", host_members, print_host, print_host_publication};
+
+/**
+ * The JSON body of PUT /v1/services/NAME or /v1/hosts/NAME from the command line.
+ * @param[out] ret owned text. @return exit status.
+ */
+static int name_body(const struct args *a, const struct name_kind *kind, char **ret)
+{
+	uint64_t expires = 0;
+	json_t *doc;
+	int code;
+
+	if (a->expires && parse_u64(a->expires, 1, MAX_EXPIRES, &expires) < 0)
+		return usage_error("--expires wants seconds from 1 to %u", (unsigned)MAX_EXPIRES);
+	doc = json_object();
+	code = doc ? kind->body(a, doc) : EXIT_ERROR;
+	if (code == EXIT_OK && a->expires &&
+	    json_object_set_new(doc, "expires", json_integer((json_int_t)expires)) < 0)
+		code = EXIT_ERROR;
+	if (code == EXIT_OK && a->instance && json_object_set_new(doc, "instance", json_string(a->instance)) < 0)
+		code = EXIT_ERROR;
+	*ret = code == EXIT_OK ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (code == EXIT_OK && !*ret)
+		code = EXIT_ERROR;
+	if (code == EXIT_ERROR)
+		fprintf(stderr, "urictl: cannot build the request (are the arguments valid UTF-8?)\n");
+	return code;
+}
+
+/** service/host: PUT the record, print it as the daemon stored it. */
+static int put_name(struct ctx *ctx, const struct name_kind *kind)
+{
+	struct http_response resp = {0};
+	char *body = NULL, *path = NULL;
+	json_t *doc = NULL;
+	int code;
+
+	code = name_body(ctx->args, kind, &body);
+	if (code == EXIT_OK && name_path(ctx, kind->prefix, ctx->args->pos[1], NULL, &path) < 0) {
+		fprintf(stderr, "urictl: out of memory\n");
+		code = EXIT_ERROR;
+	}
+	if (code == EXIT_OK)
+		code = load_token(ctx);
+	if (code != EXIT_OK)
+		goto out;
+	http_request(ctx, "PUT", path, body, &resp);
+	code = check_response(ctx, &resp, 200, &doc);
+	if (code == EXIT_OK && doc && kind->print_published(doc) < 0)
+		code = EXIT_ERROR;
+out:
+	json_decref(doc);
+	http_response_deinit(&resp);
+	free(path);
+	free(body);
+	return code;
+}
+
+/** unservice/unhost NAME INSTANCE: DELETE the record. */
+static int delete_name(struct ctx *ctx, const struct name_kind *kind)
+{
+	const struct args *a = ctx->args;
+	struct http_response resp = {0};
+	char *path = NULL;
+	int code;
+
+	if (name_path(ctx, kind->prefix, a->pos[1], a->pos[2], &path) < 0) {
+		fprintf(stderr, "urictl: out of memory\n");
+		return EXIT_ERROR;
+	}
+	code = load_token(ctx);
+	if (code == EXIT_OK) {
+		http_request(ctx, "DELETE", path, NULL, &resp);
+		code = check_response(ctx, &resp, 204, NULL);
+	}
+	if (code == EXIT_OK && !a->json)
+		emit_line(stdout, "unpublished %s instance=%s", a->pos[1], a->pos[2]);
+	http_response_deinit(&resp);
+	free(path);
+	return code;
+}
+
+/** lookup-service/lookup-host NAME: one line per live record; EXIT_NOT_FOUND when there is none. */
+static int lookup_name(struct ctx *ctx, const struct name_kind *kind)
+{
+	char *path = NULL;
+	int code;
+
+	if (name_path(ctx, kind->prefix, ctx->args->pos[1], NULL, &path) < 0) {
+		fprintf(stderr, "urictl: out of memory\n");
+		return EXIT_ERROR;
+	}
+	code = get_and_print(ctx, path, "records", kind->print);
+	free(path);
+	return code;
+}
+
+/** service NAME TARGET PORT [--priority P] [--weight W] [--expires S] [--instance I]. */
+static int cmd_service(struct ctx *ctx)
+{
+	return put_name(ctx, &service_kind);
+}
+
+/** host NAME ADDRESS [--expires S] [--instance I]. */
+static int cmd_host(struct ctx *ctx)
+{
+	return put_name(ctx, &host_kind);
+}
+
+/** unservice NAME INSTANCE. */
+static int cmd_unservice(struct ctx *ctx)
+{
+	return delete_name(ctx, &service_kind);
+}
+
+/** unhost NAME INSTANCE. */
+static int cmd_unhost(struct ctx *ctx)
+{
+	return delete_name(ctx, &host_kind);
+}
+
+/** lookup-service NAME. */
+static int cmd_lookup_service(struct ctx *ctx)
+{
+	return lookup_name(ctx, &service_kind);
+}
+
+/** lookup-host NAME. */
+static int cmd_lookup_host(struct ctx *ctx)
+{
+	return lookup_name(ctx, &host_kind);
 }
 
 /** status: the node's status as indented "key: value" lines. */
@@ -1216,6 +1485,12 @@ static const struct command commands[] = {
 	{ "unpublish", 2, 2, OPTB_KEY | OPTB_CERT | OPTB_EXPIRES | OPTB_SEQ, true, cmd_unpublish },
 	{ "resolve", 1, 1, 0, true, cmd_resolve },
 	{ "list", 0, 0, 0, true, cmd_list },
+	{ "service", 3, 3, OPTB_PRIORITY | OPTB_WEIGHT | OPTB_EXPIRES | OPTB_INSTANCE, true, cmd_service },
+	{ "host", 2, 2, OPTB_EXPIRES | OPTB_INSTANCE, true, cmd_host },
+	{ "unservice", 2, 2, 0, true, cmd_unservice },
+	{ "unhost", 2, 2, 0, true, cmd_unhost },
+	{ "lookup-service", 1, 1, 0, true, cmd_lookup_service },
+	{ "lookup-host", 1, 1, 0, true, cmd_lookup_host },
 	{ "status", 0, 0, 0, true, cmd_status },
 	{ "keygen", 1, 1, OPTB_FORCE, false, cmd_keygen },
 	{ "pubkey", 1, 1, 0, false, cmd_pubkey },
@@ -1243,18 +1518,22 @@ static const struct option long_options[] = {
 	{ "pattern", required_argument, NULL, OPT_CMD + 7 },
 	{ "not-after", required_argument, NULL, OPT_CMD + 8 },
 	{ "force", no_argument, NULL, OPT_CMD + 9 },
+	{ "priority", required_argument, NULL, OPT_CMD + 10 },
+	{ "weight", required_argument, NULL, OPT_CMD + 11 },
 	{ NULL, 0, NULL, 0 },
 };
 
 /** The slot of struct args that a command option (OPT_CMD + bit index) fills, or NULL. */
 static const char **command_option_slot(struct args *a, int bit)
 {
-	const char **slots[] = {
+	/* Indexed by OPTB_ bit; --force (bit 9) takes no value and has no slot. */
+	const char **slots[OPTB_COUNT] = {
 		&a->expires, &a->q, &a->instance, &a->key, &a->cert,
-		&a->seq, &a->device, &a->pattern, &a->not_after,
+		&a->seq, &a->device, &a->pattern, &a->not_after, NULL,
+		&a->priority, &a->weight,
 	};
 
-	return bit >= 0 && (size_t)bit < sizeof(slots) / sizeof(slots[0]) ? slots[bit] : NULL;
+	return bit >= 0 && bit < OPTB_COUNT ? slots[bit] : NULL;
 }
 
 /** Record one option. @return 0, or 1 for --help/--version (done), or -EINVAL. */

@@ -78,6 +78,7 @@ class Node:
         self.state_dir = os.path.join(workdir, name)
         self.http_port = free_port()
         self.dht_port = free_port(socket.SOCK_DGRAM)
+        self.dns_port = free_port()
         self.bootstrap = list(bootstrap)
         self.extra = list(extra)
         self.log_path = os.path.join(workdir, name + ".log")
@@ -97,7 +98,7 @@ class Node:
                 "--set", "dht.listen=" + self.dht_addr,
                 "--set", "dht.network=%d" % NETWORK,
                 "--set", "http.listen=127.0.0.1:%d" % self.http_port,
-                "--set", "dns.listen=127.0.0.1:%d" % free_port(),
+                "--set", "dns.listen=127.0.0.1:%d" % self.dns_port,
                 "--set", "log.level=debug"]
         if self.bootstrap:
             args += ["--set", "dht.bootstrap=" + ",".join(self.bootstrap)]
@@ -173,6 +174,12 @@ class Node:
 
     def status(self):
         return http("GET", self.url + "/v1/status").json
+
+    def dig(self, name, rtype, *opts):
+        return kdig("127.0.0.1", self.dns_port, name, rtype, *opts)
+
+    def put(self, kind, name, body):
+        return http("PUT", "%s/v1/%s/%s" % (self.url, kind, name), body, self.auth())
 
 
 class DhtNode:
@@ -265,3 +272,55 @@ def main():
     failed = len(result.failures) + len(result.errors) + len(result.skipped)
     print("%d passed, %d failed" % (max(0, result.testsRun - failed), failed))
     sys.exit(0 if result.wasSuccessful() and not result.skipped else 1)
+
+
+class KnotD:
+    """Knot DNS serving one small zone on loopback: the upstream for forwarding tests."""
+
+    def __init__(self, workdir, zone, records):
+        self.dir = os.path.join(workdir, "knotd")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.zone = zone
+        with open(os.path.join(self.dir, zone + ".zone"), "w") as f:
+            f.write("$ORIGIN %s.\n$TTL 300\n" % zone)
+            f.write("@ SOA ns.%s. hostmaster.%s. 1 3600 600 604800 60\n@ NS ns.%s.\n" % (zone, zone, zone))
+            f.write(records)
+        with open(os.path.join(self.dir, "knot.conf"), "w") as f:
+            f.write('server:\n    rundir: "%s"\n    listen: 127.0.0.1@%d\n' % (self.dir, self.port))
+            f.write('database:\n    storage: "%s"\n' % self.dir)
+            f.write('zone:\n  - domain: %s\n    file: "%s/%s.zone"\n    storage: "%s"\n'
+                    % (zone, self.dir, zone, self.dir))
+            f.write("log:\n  - target: stderr\n    any: warning\n")
+        self.proc = None
+
+    @property
+    def addr(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self):
+        log = open(os.path.join(self.dir, "knotd.log"), "ab")
+        self.proc = subprocess.Popen(["knotd", "-c", os.path.join(self.dir, "knot.conf")],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        ok = wait_until(lambda: kdig("127.0.0.1", self.port, self.zone, "SOA").get("RCODE") == 0, 10, 0.1)
+        if not ok:
+            raise RuntimeError("knotd did not start")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def kdig(server, port, name, rtype, *opts):
+    """One kdig query; returns RFC 8427 JSON as a dict ({} when kdig got no answer)."""
+    args = ["kdig", "@%s" % server, "-p", str(port), "+json", "+timeout=2", "+retry=0"]
+    args += list(opts) + [name, rtype]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=30).stdout
+    start = out.find("{")
+    try:
+        return json.loads(out[start:]) if start >= 0 else {}
+    except ValueError:
+        return {}
