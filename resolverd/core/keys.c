@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Ed25519 keys on the OpenSSL 3 EVP API: generation, PEM key files, signing and verification. */
 #include "resolverd/core/keys.h"
+#include "resolverd/core/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,31 +100,16 @@ int keys_load(const char *path, struct keypair *ret)
 	return keypair_adopt(pkey, ret);
 }
 
-/** Write all of @p buf to @p fd, retrying short writes. @return 0 or -errno. */
-static int write_all(int fd, const char *buf, size_t len)
+int keys_save(const struct keypair *key, const char *path)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/** Write @p key as PKCS#8 PEM to @p fd and flush it to disk. @return 0 or -errno. */
-static int write_pem(const struct keypair *key, int fd)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
+	BIO *bio;
 	char *data;
 	long len;
 	int err;
 
+	if (key->pkey == NULL)
+		return -EINVAL;
+	bio = BIO_new(BIO_s_mem());
 	if (bio == NULL)
 		return -ENOMEM;
 	if (PEM_write_bio_PKCS8PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
@@ -131,76 +117,12 @@ static int write_pem(const struct keypair *key, int fd)
 		goto out_free_bio;
 	}
 	len = BIO_get_mem_data(bio, &data);
-	err = write_all(fd, data, (size_t)len);
-	if (err == 0 && fsync(fd) < 0)
-		err = -errno;
+	err = state_write_atomic(path, data, (size_t)len, 0600);
+	/* The PEM text is the private key: do not leave it in freed memory. */
+	OPENSSL_cleanse(data, (size_t)len);
 
 out_free_bio:
 	BIO_free(bio);
-	return err;
-}
-
-/** fsync the directory that holds @p path, so a rename() in it is durable. */
-static int sync_parent_dir(const char *path)
-{
-	char *copy = strdup(path);
-	char *slash;
-	int fd;
-	int err = 0;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	slash = strrchr(copy, '/');
-	if (slash == NULL)
-		strcpy(copy, ".");
-	else if (slash == copy)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		goto out_free;
-	}
-	if (fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-
-out_free:
-	free(copy);
-	return err;
-}
-
-int keys_save(const struct keypair *key, const char *path)
-{
-	char *tmp;
-	int fd;
-	int err;
-
-	if (key->pkey == NULL)
-		return -EINVAL;
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-		return -ENOMEM;
-	/* mkostemp already creates the file 0600; say so explicitly rather than rely on it. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		goto out_free_tmp;
-	}
-	err = fchmod(fd, 0600) < 0 ? -errno : write_pem(key, fd);
-	if (close(fd) < 0 && err == 0)
-		err = -errno;
-	if (err == 0 && rename(tmp, path) < 0)
-		err = -errno;
-	if (err < 0)
-		goto out_unlink_tmp;
-	err = sync_parent_dir(path);
-	goto out_free_tmp;
-
-out_unlink_tmp:
-	unlink(tmp);
-out_free_tmp:
-	free(tmp);
 	return err;
 }
 

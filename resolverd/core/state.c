@@ -74,15 +74,16 @@ static int fsync_parent(const char *path)
 int state_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char *tmp = NULL;
-	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
 		return -ENOMEM;
 	int rc = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* A fresh, exclusive temp file (0600): never an existing file or link. */
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		goto out_free;
 	}
-	/* open() honours the umask; the mode must be exact for secrets. */
+	/* Then the exact mode asked for, whatever the umask. */
 	if (fchmod(fd, mode) < 0 || (rc = write_all(fd, data, len)) < 0 || fsync(fd) < 0) {
 		rc = rc < 0 ? rc : -errno;
 		goto out_unlink;
