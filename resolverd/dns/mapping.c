@@ -2,7 +2,10 @@
 /* The DNS view of the DHT: which record name a query name stands for, and which zone holds it. */
 #include "resolverd/dns/mapping.h"
 
+#include "resolverd/core/map.h"
+
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libknot/consts.h>
@@ -161,8 +164,62 @@ const struct dns_zone *mapping_zone(const struct dns_conf *conf, const knot_dnam
 	return best;
 }
 
+#define MEMO_SLOTS 128
+
+/** One remembered normalization: the URI built from the name, and what it gave. */
+struct memo_slot {
+	bool used;
+	int err;                        /**< 0 or -ENOENT */
+	char in[URI_MAX_LEN + 1];
+	char name[URI_MAX_LEN + 1];
+	char host[256];
+};
+
+struct mapping_memo {
+	struct memo_slot slot[MEMO_SLOTS];
+};
+
+struct mapping_memo *mapping_memo_new(void)
+{
+	return calloc(1, sizeof(struct mapping_memo));
+}
+
+void mapping_memo_free(struct mapping_memo *memo)
+{
+	free(memo);
+}
+
+static int normalize_fresh(const char *uri, const char *host, struct dns_lookup *ret);
+
+/* Look @p uri up in @p memo, or normalize it and remember the result. */
+static int normalize_into(struct mapping_memo *memo, const char *uri, const char *host, struct dns_lookup *ret)
+{
+	if (memo == NULL)
+		return normalize_fresh(uri, host, ret);
+	size_t n = strlen(uri);
+	struct memo_slot *s = &memo->slot[map_hash(uri, n) % MEMO_SLOTS];
+	if (s->used && strcmp(s->in, uri) == 0) {
+		if (s->err == 0) {
+			memcpy(ret->name, s->name, sizeof(ret->name));
+			memcpy(ret->host, s->host, sizeof(ret->host));
+		}
+		return s->err;
+	}
+	int err = normalize_fresh(uri, host, ret);
+	if (err == 0 || err == -ENOENT) {
+		s->used = true;
+		s->err = err;
+		memcpy(s->in, uri, n + 1);
+		if (err == 0) {
+			memcpy(s->name, ret->name, sizeof(s->name));
+			memcpy(s->host, ret->host, sizeof(s->host));
+		}
+	}
+	return err;
+}
+
 /** Copy the normalized form of @p uri and the policy host into @p ret. */
-static int normalize_into(const char *uri, const char *host, struct dns_lookup *ret)
+static int normalize_fresh(const char *uri, const char *host, struct dns_lookup *ret)
 {
 	struct uri_parts parts = {0};
 	const char *reason = NULL;
@@ -200,7 +257,7 @@ static bool digit_labels(const struct labels *ls, int n)
  * @return 0, 1 if @p qname is no ENUM name, -ENOENT, -ENOMEM.
  */
 static int map_enum(const struct dns_conf *conf, const struct labels *ls, const knot_dname_t *qname,
-		    struct dns_lookup *ret)
+		    struct mapping_memo *memo, struct dns_lookup *ret)
 {
 	for (size_t i = 0; i < conf->n_enum; i++) {
 		uint8_t suffix[KNOT_DNAME_MAXLEN];
@@ -216,13 +273,13 @@ static int map_enum(const struct dns_conf *conf, const struct labels *ls, const 
 		text_put(&t, "tel:+", 5);
 		for (int d = digits - 1; d >= 0; d--)
 			text_putc(&t, (char)ls->l[d][1]);
-		return t.overflow ? -ENOENT : normalize_into(uri, "", ret);
+		return t.overflow ? -ENOENT : normalize_into(memo, uri, "", ret);
 	}
 	return 1;
 }
 
 /** "<scheme>:[<user>@]<host>" from the labels; the scheme is label @p at, the user label 0 if @p at is 1. */
-static int map_binding(const struct labels *ls, size_t at, struct dns_lookup *ret)
+static int map_binding(const struct labels *ls, size_t at, struct mapping_memo *memo, struct dns_lookup *ret)
 {
 	char uri[URI_MAX_LEN + 1];
 	struct text t = {uri, 0, sizeof(uri), false};
@@ -239,7 +296,7 @@ static int map_binding(const struct labels *ls, size_t at, struct dns_lookup *re
 	if (!put_host(&t, ls, at + 1) || t.overflow || t.len - host_at >= sizeof(host))
 		return -ENOENT;
 	memcpy(host, uri + host_at, t.len - host_at + 1);
-	return normalize_into(uri, host, ret);
+	return normalize_into(memo, uri, host, ret);
 }
 
 /** "_svc._proto.domain", or a host name: the name itself, with @p host_from its policy domain. */
@@ -254,7 +311,8 @@ static int map_name(const struct labels *ls, size_t host_from, struct dns_lookup
 }
 
 /** The non-ENUM shapes; @return 1 when @p qname has none of them. */
-static int map_shapes(const struct labels *ls, struct dns_lookup *ret, enum mapping_shape *ret_shape)
+static int map_shapes(const struct labels *ls, struct mapping_memo *memo, struct dns_lookup *ret,
+		      enum mapping_shape *ret_shape)
 {
 	bool first = ls->n >= 1 && starts_with_underscore(ls->l[0]);
 	bool second = ls->n >= 2 && starts_with_underscore(ls->l[1]);
@@ -265,17 +323,17 @@ static int map_shapes(const struct labels *ls, struct dns_lookup *ret, enum mapp
 	}
 	if (first && !second && ls->n >= 2 && label_is_scheme(ls->l[0])) {
 		*ret_shape = MAPPING_BINDING;
-		return map_binding(ls, 0, ret);
+		return map_binding(ls, 0, memo, ret);
 	}
 	if (!first && second && ls->n >= 3 && label_is_scheme(ls->l[1])) {
 		*ret_shape = MAPPING_BINDING;
-		return map_binding(ls, 1, ret);
+		return map_binding(ls, 1, memo, ret);
 	}
 	return 1;
 }
 
 int mapping_lookup(const struct dns_conf *conf, const knot_dname_t *qname, bool in_zone,
-		   struct dns_lookup *ret, enum mapping_shape *ret_shape)
+		   struct mapping_memo *memo, struct dns_lookup *ret, enum mapping_shape *ret_shape)
 {
 	struct labels ls;
 	struct dns_lookup tmp = {0};
@@ -284,9 +342,9 @@ int mapping_lookup(const struct dns_conf *conf, const knot_dname_t *qname, bool 
 
 	split_labels(qname, &ls);
 	tmp.kind = RECORD_BINDING;
-	err = map_enum(conf, &ls, qname, &tmp);
+	err = map_enum(conf, &ls, qname, memo, &tmp);
 	if (err == 1)
-		err = map_shapes(&ls, &tmp, &shape);
+		err = map_shapes(&ls, memo, &tmp, &shape);
 	if (err == 1 && in_zone) {
 		shape = MAPPING_HOST;
 		err = map_name(&ls, 0, &tmp);

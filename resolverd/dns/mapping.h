@@ -35,9 +35,24 @@ const struct dns_zone *mapping_zone(const struct dns_conf *conf, const knot_dnam
 				    bool *ret_apex);
 
 /**
+ * Remembered URI normalizations, so that a hot name's lookup makes no
+ * allocation (uri_normalize() returns allocated strings). A fixed table of
+ * recent results; mapping is a pure function of the name, so entries never
+ * go stale. Owned by one query struct; not thread-safe.
+ */
+struct mapping_memo;
+
+/** @return a new memo, or NULL. */
+struct mapping_memo *mapping_memo_new(void);
+
+/** NULL is a no-op. */
+void mapping_memo_free(struct mapping_memo *memo);
+
+/**
  * Map @p qname to the DHT lookup that answers it.
  * @param qname   lower-case wire name.
  * @param in_zone @p qname is inside a DHT zone, so names of no other shape are RECORD_HOST names.
+ * @param memo    remembered normalizations, or NULL.
  * @param[out] ret       filled on success only.
  * @param[out] ret_shape filled on success only.
  * @return 0; -ENOENT if no record can have this name (outside every zone and
@@ -45,7 +60,7 @@ const struct dns_zone *mapping_zone(const struct dns_conf *conf, const knot_dnam
  *         such as a URI uri_normalize() rejects); -ENOMEM.
  */
 int mapping_lookup(const struct dns_conf *conf, const knot_dname_t *qname, bool in_zone,
-		   struct dns_lookup *ret, enum mapping_shape *ret_shape);
+		   struct mapping_memo *memo, struct dns_lookup *ret, enum mapping_shape *ret_shape);
 
 /**
  * Map @p qname as a RECORD_HOST name whatever its shape (the apex of a zone).

@@ -50,12 +50,22 @@ out_free:
 	return -ENOMEM;
 }
 
+int dns_query_enable_memo(struct dns_query *q)
+{
+	struct dns_query_priv *p = q->priv;
+
+	if (p->memo == NULL && (p->memo = mapping_memo_new()) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
 void dns_query_deinit(struct dns_query *q)
 {
 	struct dns_query_priv *p = q->priv;
 
 	if (p != NULL) {
 		arena_deinit(&p->arena);
+		mapping_memo_free(p->memo);
 		free(p->qwire);
 		free(p->rwire);
 		free(p);
@@ -202,7 +212,7 @@ static int map_qname(struct dns_query *q, const knot_dname_t *qname)
 		p->shape = MAPPING_HOST;
 		return mapping_host(qname, &q->lookup);
 	}
-	return mapping_lookup(p->conf, qname, p->zone != NULL, &q->lookup, &p->shape);
+	return mapping_lookup(p->conf, qname, p->zone != NULL, p->memo, &q->lookup, &p->shape);
 }
 
 /** A well-formed query: decide by name and type. */

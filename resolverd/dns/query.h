@@ -92,6 +92,13 @@ struct dns_query {
 /** @return 0 or -ENOMEM. */
 int dns_query_init(struct dns_query *q);
 
+/**
+ * Remember name-to-URI normalizations in this struct (about 160 KiB), so that
+ * a query struct reused for many queries answers hot names with no
+ * allocation at all. Worth it only for a long-lived struct. @return 0 or -ENOMEM.
+ */
+int dns_query_enable_memo(struct dns_query *q);
+
 /** Release everything. Safe on a zeroed struct. */
 void dns_query_deinit(struct dns_query *q);
 

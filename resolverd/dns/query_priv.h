@@ -34,6 +34,7 @@ struct dns_query_priv {
 	const struct dns_conf *conf;   /**< borrowed for the query */
 	const struct dns_zone *zone;   /**< DHT zone holding the QNAME (borrowed from conf), or NULL */
 	enum mapping_shape shape;      /**< shape of q->lookup (LOOKUP only) */
+	struct mapping_memo *memo;     /**< owned, or NULL: see dns_query_enable_memo() */
 	enum query_state state;
 	size_t question_len;           /**< bytes of the question to echo after the header (0: none) */
 	size_t max_size;               /**< size limit of the response */

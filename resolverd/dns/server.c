@@ -576,7 +576,8 @@ int dns_server_start(struct rd_loop *loop, struct cache *c, const struct rd_conf
 	srv->rbuf = malloc(RBUF_SIZE);
 	srv->rrl = rrl_new(cfg->dns.rrl.responses_per_second, cfg->dns.rrl.slip, cfg->dns.rrl.ipv4_prefix,
 			   cfg->dns.rrl.ipv6_prefix, cfg->dns.rrl.table_size);
-	if (!srv->udp || !srv->tcp || !srv->rbuf || !srv->rrl || dns_query_init(&srv->hot) < 0)
+	if (!srv->udp || !srv->tcp || !srv->rbuf || !srv->rrl || dns_query_init(&srv->hot) < 0 ||
+	    dns_query_enable_memo(&srv->hot) < 0)
 		goto out_stop;
 	if ((rc = build_zones(srv, cfg)) < 0 || (rc = start_forwarding(srv, cfg)) < 0)
 		goto out_stop;

@@ -1524,4 +1524,18 @@ Test(dns_query, hot_queries_do_not_malloc)
 	cr_assert_eq(dns_query_answer(&q, true, (const struct record *const[]){&bind}, 1, NOW), DNS_STEP_REPLY);
 	n = counting_stop();
 	cr_assert_eq(n, normalize_mallocs, "%zu mallocs, uri_normalize() alone makes %zu", n, normalize_mallocs);
+
+	/* With the memo the server enables on its reused struct, a hot binding (or ENUM) name costs nothing. */
+	cr_assert_eq(dns_query_enable_memo(&q), 0);
+	cr_assert_eq(begin_wire(wire[2], len[2], false), DNS_STEP_LOOKUP); /* fills the memo */
+	cr_assert_eq(dns_query_answer(&q, true, (const struct record *const[]){&bind}, 1, NOW), DNS_STEP_REPLY);
+	counting_start();
+	for (int i = 0; i < 100; i++) {
+		cr_assert_eq(begin_wire(wire[2], len[2], false), DNS_STEP_LOOKUP);
+		cr_assert_str_eq(q.lookup.name, "sip:alice@example.com");
+		cr_assert_eq(dns_query_answer(&q, true, (const struct record *const[]){&bind}, 1, NOW), DNS_STEP_REPLY);
+	}
+	n = counting_stop();
+	cr_assert_eq(n, 0, "%zu mallocs in 100 memoized binding queries", n);
+	cr_assert_eq(knot_wire_get_ancount(q.out), 1);
 }
