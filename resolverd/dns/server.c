@@ -19,6 +19,22 @@ static const char *const SUBSYS = "dns";
 #define RBUF_SIZE (16 * 64 * 1024) /* recvmmsg: libuv reads up to 16 datagrams of 64 KiB per call */
 #define LOOP_OPT_CODE 65431        /* an EDNS option code from the local/experimental range */
 #define TCP_MAX_BUF (2 + DNS_MAX_MSG + 4096)
+#define BATCH 16                   /* responses sent with one sendmmsg() */
+#define BATCH_MSG 4096             /* the largest UDP response we batch (dns.edns_payload <= 4096) */
+
+/*
+ * Responses to one recvmmsg() batch, sent together with sendmmsg() when libuv
+ * reports the end of the batch (UV_UDP_MMSG_FREE). Copies, because the query
+ * struct's output buffer is reused by the next query of the batch.
+ */
+struct udp_batch {
+	uv_udp_t *handle;   /**< the socket every queued response leaves from */
+	unsigned n;
+	struct mmsghdr msg[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage addr[BATCH];
+	uint8_t data[BATCH][BATCH_MSG];
+};
 
 /* Listener handles point back to the server through data. */
 struct udp_listener {
@@ -77,6 +93,8 @@ struct dns_server {
 	unsigned max_conns, idle_ms;
 	struct pending *pendings;
 	uint8_t *rbuf;                  /**< owned: the recvmmsg buffer */
+	struct udp_batch *batch;        /**< owned: responses waiting for sendmmsg */
+	bool in_batch;                  /**< inside a recvmmsg batch: queue responses */
 	unsigned open_handles;          /**< listeners still open; the server is freed at 0 once stopping */
 	bool stopping;
 	struct dns_stats stats;
@@ -108,6 +126,48 @@ static void on_udp_sent(uv_udp_send_t *req, int status)
 	free(req);
 }
 
+static void udp_send_now(uv_udp_t *h, const struct sockaddr *addr, const uint8_t *msg, size_t len);
+
+/* Send what the batch holds; what the socket does not take goes out one by one. */
+static void batch_flush(struct dns_server *srv)
+{
+	struct udp_batch *b = srv->batch;
+	unsigned sent = 0;
+	uv_os_fd_t fd;
+	if (b->n == 0)
+		return;
+	if (uv_fileno((uv_handle_t *)b->handle, &fd) == 0) {
+		int rc = sendmmsg(fd, b->msg, b->n, MSG_DONTWAIT);
+		sent = rc > 0 ? (unsigned)rc : 0;
+	}
+	unsigned n = b->n;
+	b->n = 0;
+	for (unsigned i = sent; i < n; i++)
+		udp_send_now(b->handle, (struct sockaddr *)&b->addr[i], b->data[i], b->iov[i].iov_len);
+}
+
+/* Queue a response for sendmmsg. @return false if it must be sent now instead. */
+static bool batch_add(struct dns_server *srv, uv_udp_t *h, const struct sockaddr *addr, const uint8_t *msg,
+		      size_t len)
+{
+	struct udp_batch *b = srv->batch;
+	if (!srv->in_batch || len > BATCH_MSG)
+		return false;
+	if (b->n > 0 && (b->handle != h || b->n == BATCH))
+		batch_flush(srv);
+	unsigned i = b->n++;
+	b->handle = h;
+	memcpy(b->data[i], msg, len);
+	memcpy(&b->addr[i], addr, addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							      : sizeof(struct sockaddr_in));
+	b->iov[i] = (struct iovec){.iov_base = b->data[i], .iov_len = len};
+	b->msg[i] = (struct mmsghdr){.msg_hdr = {
+		.msg_name = &b->addr[i],
+		.msg_namelen = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		.msg_iov = &b->iov[i], .msg_iovlen = 1}};
+	return true;
+}
+
 static void udp_send_now(uv_udp_t *h, const struct sockaddr *addr, const uint8_t *msg, size_t len)
 {
 	uv_buf_t b = uv_buf_init((char *)msg, (unsigned)len);
@@ -129,7 +189,8 @@ static void udp_reply(uv_udp_t *h, const struct sockaddr *addr, const uint8_t *m
 	struct dns_server *srv = h->data;
 	enum rrl_verdict v = rrl_check(srv->rrl, addr, uv_now(&srv->loop->uv));
 	if (v == RRL_PASS) {
-		udp_send_now(h, addr, msg, len);
+		if (!batch_add(srv, h, addr, msg, len))
+			udp_send_now(h, addr, msg, len);
 		return;
 	}
 	if (v == RRL_DROP) {
@@ -359,8 +420,14 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const s
 			unsigned flags)
 {
 	struct dns_server *srv = h->data;
-	if (nread <= 0 || !addr || srv->stopping)
-		return; /* includes the end-of-batch call (UV_UDP_MMSG_FREE): the buffer is ours */
+	if (nread <= 0 || !addr || srv->stopping) {
+		/* The end of a recvmmsg batch (UV_UDP_MMSG_FREE; the buffer is ours anyway). */
+		batch_flush(srv);
+		srv->in_batch = false;
+		return;
+	}
+	/* Only inside a recvmmsg batch is a closing UV_UDP_MMSG_FREE call guaranteed. */
+	srv->in_batch = (flags & UV_UDP_MMSG_CHUNK) != 0;
 	srv->stats.udp_queries++;
 	const uint8_t *wire = (const uint8_t *)buf->base;
 	int step = serve_hot(srv, wire, (size_t)nread, false, addr);
@@ -368,6 +435,8 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const s
 		udp_reply(h, addr, srv->hot.out, srv->hot.out_len);
 	else if (step < 0 && pending_start(srv, T_UDP, wire, (size_t)nread, addr, h, NULL, NULL, NULL) < 0)
 		srv->stats.dropped++;
+	if (!srv->in_batch)
+		batch_flush(srv);
 }
 
 /* ---- TCP ------------------------------------------------------------------ */
@@ -574,9 +643,10 @@ int dns_server_start(struct rd_loop *loop, struct cache *c, const struct rd_conf
 	srv->udp = calloc(n + 1, sizeof(*srv->udp));
 	srv->tcp = calloc(n + 1, sizeof(*srv->tcp));
 	srv->rbuf = malloc(RBUF_SIZE);
+	srv->batch = calloc(1, sizeof(*srv->batch));
 	srv->rrl = rrl_new(cfg->dns.rrl.responses_per_second, cfg->dns.rrl.slip, cfg->dns.rrl.ipv4_prefix,
 			   cfg->dns.rrl.ipv6_prefix, cfg->dns.rrl.table_size);
-	if (!srv->udp || !srv->tcp || !srv->rbuf || !srv->rrl || dns_query_init(&srv->hot) < 0 ||
+	if (!srv->udp || !srv->tcp || !srv->rbuf || !srv->batch || !srv->rrl || dns_query_init(&srv->hot) < 0 ||
 	    dns_query_enable_memo(&srv->hot) < 0)
 		goto out_stop;
 	if ((rc = build_zones(srv, cfg)) < 0 || (rc = start_forwarding(srv, cfg)) < 0)
@@ -602,6 +672,7 @@ static void server_release(struct dns_server *srv)
 	acl_deinit(&srv->forward_allow);
 	free(srv->zones);
 	free(srv->rbuf);
+	free(srv->batch);
 	free(srv->udp);
 	free(srv->tcp);
 	free(srv);
