@@ -26,6 +26,7 @@ _Static_assert(URI_MAX_LEN == 512, "the reason strings below say 512");
 #define REASON_BAD_USERINFO "invalid character in userinfo"
 #define REASON_NO_HOST "missing host after '@'"
 #define REASON_NO_URI "the scheme's normalizer returned no URI"
+#define REASON_PATH_SLASHES "a path without an authority cannot begin with '//' once its dot-segments are removed"
 
 /* Written only at start-up, before threads start; read-only afterwards. */
 static const struct uri_normalizer *registry[URI_MAX_NORMALIZERS];
@@ -391,6 +392,9 @@ static int put_opaque_path(struct norm *nm, const char *p, size_t n)
 	host = at + 1;
 	host_len = strcspn(host, ";/?");
 	nm->reason = host_len == 0 ? REASON_NO_HOST : split_hostport(host, host_len, &hp);
+	/* "user@:5060" has a port but no host: written "user@" it would have neither. */
+	if (nm->reason == NULL && hp.host_len == 0)
+		nm->reason = REASON_NO_HOST;
 	if (nm->reason != NULL)
 		return -EINVAL;
 	put_escaped(&nm->out, p, (size_t)(at - p) + 1, false);
@@ -415,7 +419,14 @@ static int put_rest(struct norm *nm, const char *rest)
 		else if (err == 0)
 			put_hier_path(nm, rest + 2 + auth_len, path_len - auth_len - 2);
 	} else if (path_len > 0 && rest[0] == '/') {
+		size_t start = nm->out.len;
+
 		put_hier_path(nm, rest, path_len);
+		/* "scheme:/..//x" would become "scheme://x", whose "x" reads as an authority (RFC 3986 3.3). */
+		if (nm->out.len >= start + 2 && start + 1 < nm->out.cap && nm->out.buf[start + 1] == '/') {
+			nm->reason = REASON_PATH_SLASHES;
+			err = -EINVAL;
+		}
 	} else {
 		err = put_opaque_path(nm, rest, path_len);
 	}

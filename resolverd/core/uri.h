@@ -63,8 +63,10 @@ int uri_normalize(const char *in, struct uri_parts *ret, const char **ret_reason
  * "scheme:user@host..." (sip, sips, xmpp, h323, mailto, im, pres) the part
  * after the last '@' before any '/' or '?', up to the first ';', '/' or '?',
  * is taken as the host; other authority-less URIs (tel:, urn:) have no host.
- * Rejects control characters, spaces, non-ASCII bytes, fragments, bad escapes
- * and bad syntax. ret->instance is always NULL. Thread-safe.
+ * Rejects control characters, spaces, non-ASCII bytes, fragments, bad escapes,
+ * bad syntax, and a path without an authority that would begin with "//" once
+ * its dot-segments are removed ("x:/..//y": it would read as an authority).
+ * ret->instance is always NULL. Thread-safe.
  */
 int uri_normalize_generic(const char *in, struct uri_parts *ret, const char **ret_reason,
 			  void *ud);

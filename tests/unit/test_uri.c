@@ -22,6 +22,7 @@
 #define REASON_BAD_LITERAL "invalid IP literal in host"
 #define REASON_BAD_USERINFO "invalid character in userinfo"
 #define REASON_NO_HOST "missing host after '@'"
+#define REASON_PATH_SLASHES "a path without an authority cannot begin with '//' once its dot-segments are removed"
 
 /** Normalize @p in, which must succeed; returns the parts (caller deinits). */
 static struct uri_parts normalize_ok(const char *in)
@@ -244,6 +245,34 @@ Test(uri, errors)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		expect_error(cases[i].in, cases[i].reason);
+}
+
+/*
+ * Found by tests/fuzz/fuzz_uri (tests/fuzz/regressions/uri/): "http:/..//x" lost its dot-segment and
+ * became "http://x", which normalizes again to a URI whose host is x, so normalization was not idempotent.
+ */
+Test(uri, path_that_would_read_as_an_authority)
+{
+	expect_error("http:/..//2exale.///exale.com/%7E%2D%2E%5Fcom/%7E%2D%2E%5F", REASON_PATH_SLASHES);
+	expect_error("http:/..//example.com/", REASON_PATH_SLASHES);
+	expect_error("foo:/.//x", REASON_PATH_SLASHES);
+	expect_error("foo:/a/..//b", REASON_PATH_SLASHES);
+	expect_same("foo:/a//b", "foo:/a//b");
+	expect_same("foo:/./a//b", "foo:/a//b");
+	expect_same("http://example.com/..//x", "http://example.com//x");
+}
+
+/*
+ * Found by tests/fuzz/fuzz_uri (tests/fuzz/regressions/uri/): a port with no host after the '@' of
+ * an authority-less URI was dropped with its ':', leaving "user@" and a URI that no longer normalizes.
+ */
+Test(uri, port_without_host_after_at)
+{
+	expect_error("sip:htatps%2e%47e%40%2F@://om:a4ople", REASON_NO_HOST);
+	expect_error("sip:alice@:5060", REASON_NO_HOST);
+	expect_error("sip:alice@:", REASON_NO_HOST);
+	expect_error("xmpp:bob@:5222/phone", REASON_NO_HOST);
+	expect_same("sip:alice@example.com:05060", "sip:alice@example.com");
 }
 
 Test(uri, highest_port_is_valid)
