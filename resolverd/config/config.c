@@ -688,6 +688,8 @@ static const struct option options[] = {
 	UINT("http.max_connections_per_ip", http.max_connections_per_ip, 1, 100000, "256"),
 	UINT("http.timeout_s", http.timeout_s, 1, 3600, "30"),
 	LIST("http.read_acl", http.read_acl, check_cidr, "127.0.0.0/8,::1/128"),
+	UINT("http.rate_limit.requests_per_second", http.rate_limit.requests_per_second, 0, 1000000, "0"),
+	UINT("http.rate_limit.burst", http.rate_limit.burst, 1, 1000000, "100"),
 	{.name = "http.tokens.*.token", .kind = OPT_STRING, .offset = offsetof(struct config_token, token),
 	 .map = &token_map, .check = check_secret},
 	{.name = "http.tokens.*.scopes", .kind = OPT_LIST, .offset = offsetof(struct config_token, scopes),

@@ -66,6 +66,10 @@ struct rd_config {
 		unsigned max_connections_per_ip; /**< http.max_connections_per_ip, 1..100000 */
 		unsigned timeout_s;          /**< http.timeout_s, idle connection timeout, 1..3600 */
 		struct config_strv read_acl; /**< http.read_acl, CIDRs allowed to read */
+		struct {
+			unsigned requests_per_second; /**< http.rate_limit.requests_per_second, per client, 0..1000000; 0: off */
+			unsigned burst;               /**< http.rate_limit.burst, requests at once, 1..1000000 */
+		} rate_limit;                         /**< per client address: one IPv4 /32 or IPv6 /64 */
 		struct config_token *tokens; /**< http.tokens.<name>.{token,scopes} */
 		size_t n_tokens;
 	} http;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Response-rate limiting for UDP: a token bucket per client prefix, in the spirit of Knot's RRL. */
+/* Rate limiting by client prefix: a token bucket per prefix, in the spirit of Knot's RRL (DNS over UDP, HTTP). */
 #include "resolverd/dns/rrl.h"
 
 #include <netinet/in.h>
@@ -18,6 +18,7 @@ struct bucket {
 
 struct rrl {
 	unsigned rps, slip, v4_prefix, v6_prefix;
+	unsigned burst;       /**< tokens a full bucket holds */
 	size_t size;
 	struct bucket *table; /**< owned */
 };
@@ -29,7 +30,7 @@ struct rrl *rrl_new(unsigned rps, unsigned slip, unsigned ipv4_prefix, unsigned 
 	if (!r)
 		return NULL;
 	*r = (struct rrl){.rps = rps, .slip = slip, .v4_prefix = ipv4_prefix, .v6_prefix = ipv6_prefix,
-			  .size = table_size ? table_size : 1};
+			  .burst = rps, .size = table_size ? table_size : 1};
 	if (rps && !(r->table = calloc(r->size, sizeof(*r->table)))) {
 		free(r);
 		return NULL;
@@ -69,13 +70,24 @@ static uint64_t prefix_key(const struct rrl *r, const struct sockaddr *sa)
 	return map_hash((const char *)buf, 1 + len);
 }
 
+void rrl_set_burst(struct rrl *r, unsigned burst)
+{
+	r->burst = burst ? burst : 1;
+}
+
 enum rrl_verdict rrl_check(struct rrl *r, const struct sockaddr *client, uint64_t now_ms)
+{
+	return rrl_check_wait(r, client, now_ms, NULL);
+}
+
+enum rrl_verdict rrl_check_wait(struct rrl *r, const struct sockaddr *client, uint64_t now_ms,
+				uint64_t *ret_wait_ms)
 {
 	if (!r->rps)
 		return RRL_PASS;
 	uint64_t key = prefix_key(r, client);
 	struct bucket *b = &r->table[key % r->size];
-	uint64_t full = (uint64_t)r->rps * 1000;
+	uint64_t full = (uint64_t)r->burst * 1000;
 	if (b->key != key) {
 		*b = (struct bucket){.key = key, .last_ms = now_ms, .millitok = full};
 	} else if (now_ms > b->last_ms) {
@@ -88,5 +100,8 @@ enum rrl_verdict rrl_check(struct rrl *r, const struct sockaddr *client, uint64_
 		return RRL_PASS;
 	}
 	b->limited++;
+	/* Refills add rps thousandths of a token per millisecond. */
+	if (ret_wait_ms)
+		*ret_wait_ms = (1000 - b->millitok + r->rps - 1) / r->rps;
 	return r->slip && b->limited % r->slip == 0 ? RRL_SLIP : RRL_DROP;
 }

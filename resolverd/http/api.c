@@ -7,8 +7,8 @@
 #include <strings.h>
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
+#include "resolverd/http/body.h"
 #include "resolverd/http/http_req.h"
 #include "resolverd/http/problem.h"
 
@@ -125,6 +125,10 @@ struct MHD_Response *api_begin(struct http_req *req, const char *url, const char
 		return resp;
 	}
 	req->op = r->m[i].op;
+	/* After routing and 405, before the ACL: /healthz stays open to probes. */
+	struct MHD_Response *limited = req->op != OP_HEALTH ? http_rate_limit(req, ret_status) : NULL;
+	if (limited)
+		return limited;
 	req->url = url;
 	req->post = strcmp(m, "POST") == 0;
 	req->kind = RECORD_BINDING;
@@ -183,154 +187,58 @@ bool api_in_scope(struct http_req *req, const char *uri, enum MHD_Result *ret)
 
 bool api_printable(const char *s, size_t max)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > max)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x21 || *p == 0x7f)
-			return false;
-	return true;
-}
-
-/* A device URL: scheme ":" something, printable ASCII, within the record's limit. */
-static bool valid_contact(const char *s)
-{
-	if (!api_printable(s, RECORD_MAX_URI))
-		return false;
-	const char *p = s;
-	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
-		return false;
-	while (*p && *p != ':') {
-		char ch = *p++;
-		if (!(ch == '+' || ch == '-' || ch == '.' || (ch >= '0' && ch <= '9') ||
-		      (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
-			return false;
-	}
-	return *p == ':' && p[1] != 0;
+	return body_printable(s, max);
 }
 
 char *api_default_instance(const char *prefix, const char *value)
 {
-	uint8_t d[SHA256_DIGEST_LENGTH];
-	SHA256((const uint8_t *)value, strlen(value), d);
-	char *s = NULL;
-	if (asprintf(&s, "%s-%02x%02x%02x%02x%02x%02x%02x%02x", prefix, d[0], d[1], d[2], d[3], d[4], d[5],
-		     d[6], d[7]) < 0)
-		return NULL;
-	return s;
+	return body_default_instance(prefix, value);
 }
 
 json_t *api_parse_body(struct http_req *req, enum MHD_Result *ret)
 {
-	json_error_t err;
-	json_t *o = req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
-	if (o && json_is_object(o))
-		return o;
-	char detail[200];
-	snprintf(detail, sizeof(detail), "the body is not a JSON object%s%s", o || !req->body ? "" : ": ",
-		 o || !req->body ? "" : err.text);
-	json_decref(o);
-	*ret = api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-json", detail, NULL);
-	return NULL;
+	char detail[BODY_WHY_CAP];
+	json_t *o = body_load_object(req->body, req->body_len, detail, sizeof(detail));
+	if (!o)
+		*ret = api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-json", detail, NULL);
+	return o;
 }
 
 const char *api_unknown_member(json_t *o, const char *const *known)
 {
-	const char *k;
-	json_t *v;
-	json_object_foreach(o, k, v) {
-		const char *const *it = known;
-		while (*it && strcmp(*it, k) != 0)
-			it++;
-		if (!*it)
-			return k;
-	}
-	return NULL;
+	return body_unknown_member(o, known);
 }
 
 const char *api_expires(struct http_req *req, json_t *o)
 {
 	const struct rd_config *cfg = req->srv->ctx.cfg;
-	json_t *e = json_object_get(o, "expires");
-	json_int_t secs = cfg->publish.default_expires;
-	if (e && (!json_is_integer(e) || (secs = json_integer_value(e)) < 1 ||
-		  secs > (json_int_t)cfg->publish.max_expires))
-		return "expires: an integer number of seconds from 1 to publish.max_expires";
-	req->expires = cache_now() + (uint64_t)secs;
-	return NULL;
+	unsigned secs = 0;
+	const char *why = body_expires(o, cfg->publish.default_expires, cfg->publish.max_expires, &secs);
+	if (!why)
+		req->expires = cache_now() + secs;
+	return why;
 }
 
-/* Check the optional members of a publish body; on error set *ret_field. */
-static const char *publish_numbers(struct http_req *req, json_t *o, const char **ret_field)
-{
-	json_t *q = json_object_get(o, "q");
-	const char *why = api_expires(req, o);
-	if (why) {
-		*ret_field = "expires";
-		return why;
-	}
-	double qv = 1.0;
-	if (q && (!json_is_number(q) || (qv = json_number_value(q)) < 0.0 || qv > 1.0)) {
-		*ret_field = "q";
-		return "q: a number from 0 to 1";
-	}
-	req->q = (uint16_t)(qv * RECORD_Q_MAX + 0.5);
-	return NULL;
-}
-
-static const char *publish_strings(struct http_req *req, json_t *o, const char **ret_field)
-{
-	json_t *c = json_object_get(o, "contact"), *i = json_object_get(o, "instance");
-	if (!json_is_string(c) || !valid_contact(json_string_value(c))) {
-		*ret_field = "contact";
-		return c ? "contact: a URL (scheme:...) of printable ASCII, at most 512 bytes"
-			 : "contact: required";
-	}
-	if (i && (!json_is_string(i) || !api_printable(json_string_value(i), RECORD_MAX_INSTANCE))) {
-		*ret_field = "instance";
-		return "instance: 1 to 128 printable characters";
-	}
-	req->contact = strdup(json_string_value(c));
-	req->instance = i ? strdup(json_string_value(i)) : api_default_instance("c", req->contact ? req->contact : "");
-	if (!req->contact || !req->instance) {
-		*ret_field = NULL;
-		return "out of memory";
-	}
-	return NULL;
-}
-
+/* The body checks are body_parse_binding()'s; the token's scope is checked here. */
 static enum MHD_Result finish_publish(struct http_req *req)
 {
-	static const char *const known[] = {"uri", "contact", "expires", "q", "instance", NULL};
+	const struct rd_config *cfg = req->srv->ctx.cfg;
+	struct binding_body b;
+	char why[BODY_WHY_CAP], *field = NULL;
 	enum MHD_Result ret = MHD_NO;
-	json_t *o = api_parse_body(req, &ret);
-	if (!o)
-		return ret;
-	const char *field = NULL, *why = NULL, *extra = api_unknown_member(o, known);
-	json_t *u = json_object_get(o, "uri");
-	char detail[160];
-	if (extra) {
-		snprintf(detail, sizeof(detail), "unknown member '%.100s'", extra);
-		why = detail;
-		field = extra;
-	} else if (u && !json_is_string(u)) {
-		why = "uri: must be a string";
-		field = "uri";
-	}
-	if (!why && !take_uri(req, u ? json_string_value(u) : NULL, "uri", &ret)) {
-		json_decref(o);
+	int rc = body_parse_binding(req->body, req->body_len, cfg->publish.default_expires,
+				    cfg->publish.max_expires, &b, &field, why, sizeof(why));
+	if (rc < 0) {
+		ret = api_reply_problem(req, MHD_HTTP_BAD_REQUEST, rc == -EBADMSG ? "invalid-json" : "invalid-field",
+					why, field);
+		free(field);
 		return ret;
 	}
-	if (!why)
-		why = publish_strings(req, o, &field);
-	if (!why)
-		why = publish_numbers(req, o, &field);
-	/* field may point into o: answer before releasing it */
-	if (why)
-		ret = api_reply_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field", why, field);
-	json_decref(o);
-	if (why)
-		return ret;
+	req->parts = b.parts;
+	req->contact = b.contact;
+	req->instance = b.instance;
+	req->q = b.q;
+	req->expires = cache_now() + b.expires;
 	if (!api_in_scope(req, req->parts.uri, &ret))
 		return ret;
 	return http_req_suspend(req);

@@ -3,8 +3,11 @@
 #include "resolverd/http/http.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "resolverd/core/log.h"
@@ -13,11 +16,84 @@
 
 static const char *const SUBSYS = "http";
 
+/** Buckets of http.rate_limit: 16384 clients (32 bytes each) before two share one. */
+#define RATE_TABLE_SIZE 16384
+
 bool http_client_allowed(const struct http_server *srv, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	return info && info->client_addr && acl_match(&srv->acl, info->client_addr);
+}
+
+/* ---- rate limiting --------------------------------------------------------- */
+
+/** The client's address, an IPv4-mapped IPv6 address as the IPv4 one, in @p ss. @return false if unknown. */
+static bool client_address(struct MHD_Connection *conn, struct sockaddr_storage *ss)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info ? info->client_addr : NULL;
+	if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return false;
+	memset(ss, 0, sizeof(*ss));
+	if (sa->sa_family == AF_INET) {
+		memcpy(ss, sa, sizeof(struct sockaddr_in));
+		return true;
+	}
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (!IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		memcpy(ss, sa, sizeof(*in6));
+		return true;
+	}
+	/* Otherwise every IPv4 client of a dual-stack listener would share one /64. */
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	in->sin_family = AF_INET;
+	memcpy(&in->sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+	return true;
+}
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct MHD_Response *http_rate_limit(struct http_req *req, unsigned *ret_status)
+{
+	struct http_server *srv = req->srv;
+	struct sockaddr_storage ss;
+	uint64_t wait_ms = 0;
+	if (!srv->limiter || !client_address(req->conn, &ss))
+		return NULL;
+	pthread_mutex_lock(&srv->limiter_lock);
+	enum rrl_verdict v = rrl_check_wait(srv->limiter, (const struct sockaddr *)&ss, monotonic_ms(), &wait_ms);
+	pthread_mutex_unlock(&srv->limiter_lock);
+	if (v == RRL_PASS)
+		return NULL;
+	char retry[24];
+	snprintf(retry, sizeof(retry), "%llu", (unsigned long long)((wait_ms + 999) / 1000));
+	struct MHD_Response *r = problem_new(MHD_HTTP_TOO_MANY_REQUESTS, "rate-limited",
+					     "this client is over http.rate_limit.requests_per_second", NULL);
+	if (!r)
+		return NULL; /* out of memory: serve rather than fail */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	*ret_status = MHD_HTTP_TOO_MANY_REQUESTS;
+	return r;
+}
+
+/** Create the http.rate_limit table, if it is on. @return 0, -ENOMEM. */
+static int limiter_init(struct http_server *srv)
+{
+	const struct rd_config *cfg = srv->ctx.cfg;
+	if (!cfg->http.rate_limit.requests_per_second)
+		return 0;
+	/* One client is an IPv4 address or an IPv6 /64; slip is DNS's business. */
+	srv->limiter = rrl_new(cfg->http.rate_limit.requests_per_second, 0, 32, 64, RATE_TABLE_SIZE);
+	if (!srv->limiter)
+		return -ENOMEM;
+	rrl_set_burst(srv->limiter, cfg->http.rate_limit.burst);
+	return 0;
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -226,8 +302,10 @@ int http_start(const struct http_ctx *ctx, struct http_server **ret)
 	srv->ctx = *ctx;
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->in_flight, 0);
+	pthread_mutex_init(&srv->limiter_lock, NULL);
 	int rc = answers_init(&srv->answers);
 	if (rc < 0) {
+		pthread_mutex_destroy(&srv->limiter_lock);
 		free(srv);
 		return rc;
 	}
@@ -239,7 +317,7 @@ int http_start(const struct http_ctx *ctx, struct http_server **ret)
 		rc = -ENOMEM;
 		goto out_stop;
 	}
-	if ((rc = parse_acl(srv)) < 0)
+	if ((rc = parse_acl(srv)) < 0 || (rc = limiter_init(srv)) < 0)
 		goto out_stop;
 	for (size_t i = 0; i < ctx->cfg->http.listen.n; i++)
 		if ((rc = start_daemon(srv, ctx->cfg->http.listen.v[i])) < 0)
@@ -258,6 +336,8 @@ static void on_server_closed(uv_handle_t *handle)
 	answers_deinit(&srv->answers);
 	free(srv->daemons);
 	acl_deinit(&srv->acl);
+	rrl_free(srv->limiter);
+	pthread_mutex_destroy(&srv->limiter_lock);
 	free(srv);
 }
 

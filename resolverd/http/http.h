@@ -25,6 +25,10 @@
  * queue under a read lock. An answer is only used within the second it was
  * rendered in (its "expires" counts down) and is replaced as soon as the
  * cache reports a change, so a tombstone is never served from it.
+ * http.rate_limit is one token-bucket table (dns/rrl.c) per server, keyed by
+ * client address (IPv4 /32, IPv6 /64) and shared by the handler threads
+ * under a mutex; api_begin() consults it right after routing, so 404 and 405
+ * cost no token and /healthz is never limited.
  */
 
 /** What the front end borrows from the daemon. All must outlive the server. */

@@ -12,6 +12,7 @@
 #include "resolverd/core/acl.h"
 #include "resolverd/core/map.h"
 #include "resolverd/core/uri.h"
+#include "resolverd/dns/rrl.h"
 #include "resolverd/http/http.h"
 
 /**
@@ -28,6 +29,8 @@ struct http_server {
 	struct MHD_Daemon **daemons;    /**< owned, one per http.listen */
 	size_t n_daemons;
 	struct acl acl;                 /**< http.read_acl */
+	struct rrl *limiter;            /**< owned: http.rate_limit buckets; NULL when it is off */
+	pthread_mutex_t limiter_lock;   /**< guards limiter, which every handler thread uses */
 	atomic_bool stopping;           /**< set by http_stop(): new work gets 503 */
 	atomic_int in_flight;           /**< requests suspended or resumed but not yet answered */
 	struct answers answers;
@@ -94,6 +97,12 @@ enum MHD_Result http_req_suspend(struct http_req *req);
 enum MHD_Result http_queue(struct MHD_Connection *conn, unsigned status, struct MHD_Response *resp);
 /** Handler thread: is the client inside http.read_acl? */
 bool http_client_allowed(const struct http_server *srv, struct MHD_Connection *conn);
+/**
+ * Handler thread: count one request of the client against http.rate_limit.
+ * @return NULL to go on, or a new 429 problem (rate-limited, with Retry-After)
+ * and its status in *ret_status.
+ */
+struct MHD_Response *http_rate_limit(struct http_req *req, unsigned *ret_status);
 
 /* api.c */
 /** Handler thread, after the headers: route, method, ACL, auth and length checks. NULL to go on. */

@@ -12,6 +12,7 @@ bytes; their content is checked with parse_dns().
 
 import base64
 import hashlib
+import http.client
 import http.server
 import json
 import os
@@ -296,6 +297,9 @@ class Api(harness.ResolverdTestCase):
         ]).start()
         cls.cap = cls.node("cap", extra=["resolve.max_bindings=2", "publish.max_publications=3"]).start()
         cls.acl = cls.node("acl", extra=["http.read_acl=10.0.0.0/8"]).start()
+        # One request per second per client, three at once: a few requests empty the bucket.
+        cls.limited = cls.node("limited", extra=["http.rate_limit.requests_per_second=1",
+                                                 "http.rate_limit.burst=3"]).start()
         cls.pub = cls.main.status()["public_key"]
 
     @classmethod
@@ -875,6 +879,62 @@ class Api(harness.ResolverdTestCase):
         r = self.raw(b"POST /dns-query HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
                      % (len(wire), wire), path="/dns-query", method="POST")
         self.assert_problem(r, 415, "unsupported-media-type")
+
+    def test_b11_too_many_requests(self):
+        node = self.limited
+        tok = node.token()
+        wire = dns_query("x.rl.p2p", "A", 0x429)
+        # Every operation but /healthz. Without a token or with a wrong media type: the limit comes first.
+        ops = [("GET", "/v1/resolve?uri=sip%3Ax%40rl.example", None, {}),
+               ("GET", "/v1/bindings", None, {}),
+               ("POST", "/v1/bindings", {"uri": "sip:x@rl.example", "contact": "sip:x@192.0.2.42"}, {}),
+               ("POST", "/v1/bindings", b"{}", {"Content-Type": "text/plain"}),
+               ("DELETE", "/v1/bindings?uri=sip%3Ax%40rl.example&instance=x", None, {}),
+               ("POST", "/v1/records", {"record": "AAAA"}, {}),
+               ("GET", "/v1/status", None, {}),
+               ("GET", "/metrics", None, {}),
+               ("GET", "/v1/services/_sip._udp.rl.p2p", None, {}),
+               ("PUT", "/v1/services/_sip._udp.rl.p2p", {"target": "x.rl.p2p", "port": 5060}, {}),
+               ("DELETE", "/v1/services/_sip._udp.rl.p2p?instance=x", None, {}),
+               ("GET", "/v1/hosts/x.rl.p2p", None, {}),
+               ("PUT", "/v1/hosts/x.rl.p2p", {"address": "192.0.2.42"}, {}),
+               ("DELETE", "/v1/hosts/x.rl.p2p?instance=x", None, {}),
+               ("GET", "/dns-query?dns=" + b64url(wire), None, {}),
+               ("POST", "/dns-query", wire, {"Content-Type": DNS_MESSAGE})]
+        for method, path, body, headers in ops:
+            with self.subTest(method=method, path=path):
+                # The bucket refills once a second: a request may still find a token, the next one not.
+                for _ in range(5):
+                    r = self.req(method, path, body, headers=headers, node=node)
+                    if r.status == 429:
+                        break
+                self.assert_problem(r, 429, "rate-limited")
+                self.assertEqual(r.headers.get("retry-after"), "1", r.headers)
+        # While limited: /healthz is exempt, and 404 and 405 come before the limit.
+        for _ in range(5):
+            r = self.req("GET", "/healthz", node=node)
+            self.assertEqual((r.status, r.json), (200, {"status": "ok"}))
+        self.assert_problem(self.req("GET", "/v1/nothing", node=node), 404, "not-found")
+        self.assert_problem(self.req("PATCH", "/v1/status", b"{}", node=node), 405, "method-not-allowed")
+        self.assert_problem(self.req("GET", "/v1/status", node=node), 429, "rate-limited")
+        # Another client address has a bucket of its own.
+        conn = http.client.HTTPConnection("127.0.0.1", node.http_port, timeout=10, source_address=("127.0.0.2", 0))
+        try:
+            for _ in range(3):
+                conn.request("GET", "/v1/status")
+                resp = conn.getresponse()
+                r = Response(resp.status, dict(resp.getheaders()), resp.read())
+                self.check("GET", node.url + "/v1/status", r)
+                self.assertEqual(r.status, 200, r)
+        finally:
+            conn.close()
+        # After Retry-After, the first client is served again; the writes were never carried out.
+        time.sleep(1.1)
+        self.assertEqual(self.req("GET", "/v1/status", node=node).status, 200)
+        time.sleep(2.1)  # two more tokens
+        self.assert_problem(self.req("GET", "/v1/resolve?uri=sip%3Ax%40rl.example", node=node), 404, "no-binding")
+        self.assertEqual(self.req("POST", "/v1/bindings", {"uri": "sip:y@rl.example", "contact": "sip:y@192.0.2.43"},
+                                  node=node, token=tok).status, 201)
 
     # ================= (g) service and host records =================
 
@@ -1471,6 +1531,9 @@ class Api(harness.ResolverdTestCase):
             if op_id in ("publishBinding", "unpublishBinding", "submitRecord", "publishService", "unpublishService",
                          "publishHost", "unpublishHost"):
                 self.assertIn(401, statuses, op_id)
+            # Every operation but the liveness probe answers 429 over http.rate_limit.
+            if op_id != "health":
+                self.assertIn(429, statuses, op_id)
         self.assertGreater(len(VALIDATED), 300)
 
 

@@ -90,8 +90,8 @@ class ConfigSchemaTest(unittest.TestCase):
 
     def test_shipped_config_sets_every_option_to_its_default(self):
         defaults = dict(leaf_defaults(self.schema))
-        # 39 options: the three maps (http.tokens, policy.domains, dns.dht_zones) count as one each.
-        self.assertEqual(len(defaults), 39)
+        # 41 options: the three maps (http.tokens, policy.domains, dns.dht_zones) count as one each.
+        self.assertEqual(len(defaults), 41)
         self.assertEqual(set(leaf_names(self.config, set(defaults))), set(defaults))
         for dotted, default in defaults.items():
             with self.subTest(option=dotted):

@@ -306,6 +306,9 @@ static void assert_config_eq(const struct rd_config *a, const struct rd_config *
 	cr_assert_eq(a->http.max_connections_per_ip, b->http.max_connections_per_ip, "http.max_connections_per_ip");
 	cr_assert_eq(a->http.timeout_s, b->http.timeout_s, "http.timeout_s");
 	assert_strv_eq(&a->http.read_acl, &b->http.read_acl, "http.read_acl");
+	cr_assert_eq(a->http.rate_limit.requests_per_second, b->http.rate_limit.requests_per_second,
+		     "http.rate_limit.requests_per_second");
+	cr_assert_eq(a->http.rate_limit.burst, b->http.rate_limit.burst, "http.rate_limit.burst");
 	assert_strv_eq(&a->dns.listen, &b->dns.listen, "dns.listen");
 	assert_strv_eq(&a->dns.enum_suffixes, &b->dns.enum_suffixes, "dns.enum_suffixes");
 	cr_assert_eq(a->dns.max_ttl, b->dns.max_ttl, "dns.max_ttl");
@@ -356,6 +359,8 @@ static const char *const non_defaults[] = {
 	"http.max_connections_per_ip=6",
 	"http.timeout_s=7",
 	"http.read_acl=10.0.0.0/8",
+	"http.rate_limit.requests_per_second=15",
+	"http.rate_limit.burst=16",
 	"dns.listen=",
 	"dns.enum_suffixes=e164.org,E164.ARPA",
 	"dns.max_ttl=1",
@@ -402,6 +407,7 @@ static const char full_yaml[] =
 	"  max_connections_per_ip: 1\n"
 	"  timeout_s: 3600\n"
 	"  read_acl: [\"10.0.0.0/8\", \"192.0.2.7\", \"::1\", \"2001:db8::/32\"]\n"
+	"  rate_limit: {requests_per_second: 1000000, burst: 1}\n"
 	"  tokens:\n"
 	"    ops:\n"
 	"      token: \"0123456789abcdef\"\n"
@@ -460,6 +466,8 @@ Test(config, defaults_are_the_documented_values)
 	cr_assert_eq(cfg.http.max_connections_per_ip, 256);
 	cr_assert_eq(cfg.http.timeout_s, 30);
 	assert_strv(&cfg.http.read_acl, "127.0.0.0/8", "::1/128", NULL);
+	cr_assert_eq(cfg.http.rate_limit.requests_per_second, 0, "HTTP rate limiting is off");
+	cr_assert_eq(cfg.http.rate_limit.burst, 100);
 	cr_assert_eq(cfg.http.n_tokens, 0);
 	cr_assert_null(cfg.http.tokens);
 	assert_strv(&cfg.dns.listen, "127.0.0.1:5300", NULL);
@@ -539,6 +547,8 @@ Test(config, non_default_list_covers_every_option)
 	cr_assert_neq(cfg.http.max_connections_per_ip, defaults.http.max_connections_per_ip);
 	cr_assert_neq(cfg.http.timeout_s, defaults.http.timeout_s);
 	cr_assert_neq(cfg.http.read_acl.n, defaults.http.read_acl.n);
+	cr_assert_neq(cfg.http.rate_limit.requests_per_second, defaults.http.rate_limit.requests_per_second);
+	cr_assert_neq(cfg.http.rate_limit.burst, defaults.http.rate_limit.burst);
 	cr_assert_neq(cfg.dns.listen.n, defaults.dns.listen.n);
 	cr_assert_neq(cfg.dns.enum_suffixes.n, defaults.dns.enum_suffixes.n);
 	cr_assert_neq(cfg.dns.max_ttl, defaults.dns.max_ttl);
@@ -593,7 +603,7 @@ Test(config, shipped_file_comments_every_option)
 	free(line);
 	free(prev);
 	free(path);
-	cr_assert_eq(options, 39, "%d option lines", options);
+	cr_assert_eq(options, 41, "%d option lines", options);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -619,6 +629,8 @@ Test(config, full_file_sets_every_type)
 	cr_assert_eq(cfg.http.max_connections_per_ip, 1);
 	cr_assert_eq(cfg.http.timeout_s, 3600);
 	assert_strv(&cfg.http.read_acl, "10.0.0.0/8", "192.0.2.7", "::1", "2001:db8::/32", NULL);
+	cr_assert_eq(cfg.http.rate_limit.requests_per_second, 1000000);
+	cr_assert_eq(cfg.http.rate_limit.burst, 1);
 	cr_assert_eq(cfg.http.n_tokens, 2);
 	cr_assert_str_eq(cfg.http.tokens[0].name, "ops");
 	cr_assert_str_eq(cfg.http.tokens[0].token, "0123456789abcdef");
@@ -781,6 +793,12 @@ static const struct bad_case bad_files[] = {
 	{"cache: {idle_s: 86401}\n", "F:1:17: cache.idle_s: 86401 is out of range 1..86400"},
 	{"http:\n  max_body: 99999999999999999999999\n",
 	 "F:2:13: http.max_body: 99999999999999999999999 is out of range 256..1048576"},
+	{"http:\n  rate_limit:\n    requests_per_second: 1000001\n",
+	 "F:3:26: http.rate_limit.requests_per_second: 1000001 is out of range 0..1000000"},
+	{"http: {rate_limit: {burst: 0}}\n", "F:1:28: http.rate_limit.burst: 0 is out of range 1..1000000"},
+	{"http: {rate_limit: {burst: \"5\"}}\n", "F:1:28: http.rate_limit.burst: expected an integer"},
+	{"http:\n  rate_limit: 5\n", "F:2:15: http.rate_limit: expected a mapping"},
+	{"http: {rate_limit: {rps: 5}}\n", "F:1:21: unknown key 'http.rate_limit.rps'"},
 	/* strings and enums */
 	{"state_dir: \"\"\n", "F:1:12: state_dir: must not be empty"},
 	{"state_dir: 5\n", "F:1:12: state_dir: expected a string"},
@@ -1492,6 +1510,9 @@ static const struct {
 	{"http.max_connections", offsetof(struct rd_config, http.max_connections), 1, 100000},
 	{"http.max_connections_per_ip", offsetof(struct rd_config, http.max_connections_per_ip), 1, 100000},
 	{"http.timeout_s", offsetof(struct rd_config, http.timeout_s), 1, 3600},
+	{"http.rate_limit.requests_per_second", offsetof(struct rd_config, http.rate_limit.requests_per_second), 0,
+	 1000000},
+	{"http.rate_limit.burst", offsetof(struct rd_config, http.rate_limit.burst), 1, 1000000},
 	{"resolve.max_bindings", offsetof(struct rd_config, resolve.max_bindings), 1, 1000},
 	{"resolve.max_values_per_key", offsetof(struct rd_config, resolve.max_values_per_key), 1, 100000},
 	{"publish.default_expires", offsetof(struct rd_config, publish.default_expires), 1, 31536000},
