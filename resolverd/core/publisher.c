@@ -158,9 +158,21 @@ static int journal_append(struct publisher *p, const struct record *rec)
 	if (fdatasync(p->journal_fd) < 0)
 		return -errno;
 	p->journal_entries++;
-	if (p->journal_entries > 2 * p->by_id.count + 64)
-		return journal_compact(p);
 	return 0;
+}
+
+/*
+ * Compact once the file holds mostly superseded entries. Only call this once
+ * the record just appended is in by_id: compaction writes by_id, not the file.
+ */
+static void journal_maybe_compact(struct publisher *p)
+{
+	if (p->journal_entries <= 2 * p->by_id.count + 64)
+		return;
+	int rc = journal_compact(p);
+	/* The entry is already durable in the old file, which is intact when compaction fails. */
+	if (rc < 0)
+		log_warn(SUBSYS, "cannot compact %s: %s", p->journal_path, strerror(-rc));
 }
 
 /* ---- the publication set ---------------------------------------------- */
@@ -278,23 +290,45 @@ static int store(struct publisher *p, struct record *rec, const struct record **
 		record_free(rec);
 		return rc;
 	}
+	journal_maybe_compact(p);
 	*ret_rec = rec;
 	return 0;
 }
 
 /* ---- loading ---------------------------------------------------------- */
 
-static void load_one(struct publisher *p, const uint8_t *wire, size_t len, uint64_t now)
+/* @return 0, or <0 if the entry does not decode and verify. */
+static int load_one(struct publisher *p, const uint8_t *wire, size_t len, uint64_t now)
 {
 	struct record *rec = NULL;
-	if (record_decode(wire, len, &rec) < 0) {
-		log_warn(SUBSYS, "journal: skipping an entry that does not verify");
-		return;
-	}
+	int rc = record_decode(wire, len, &rec);
+	if (rc < 0)
+		return rc;
 	struct publication *old = find(p, rec->kind, rec->uri, rec->instance, rec->publisher);
 	if (rec->expires <= now || (old && old->rec->seq >= rec->seq) ||
 	    publication_insert(p, rec, false) < 0)
 		record_free(rec);
+	return 0;
+}
+
+/*
+ * The offset of the next whole entry after @p off that verifies, or @p len.
+ * An entry carries no checksum of its own, but a record only verifies with
+ * exactly its own length, so a damaged length or body never hides the
+ * entries after it.
+ */
+static size_t journal_resync(const uint8_t *data, size_t len, size_t off)
+{
+	for (size_t o = off + 1; o + 4 <= len; o++) {
+		size_t n = (size_t)data[o] << 8 | data[o + 1];
+		struct record *rec = NULL;
+		if (data[o + 2] != 'r' || data[o + 3] != 'd' || o + 2 + n > len ||
+		    record_decode(data + o + 2, n, &rec) < 0)
+			continue;
+		record_free(rec);
+		return o;
+	}
+	return len;
 }
 
 static int journal_load(struct publisher *p)
@@ -315,10 +349,15 @@ static int journal_load(struct publisher *p)
 	size_t off = JOURNAL_MAGIC_LEN;
 	while (off + 2 <= len) {
 		size_t n = (size_t)data[off] << 8 | data[off + 1];
-		if (off + 2 + n > len)
+		if (off + 2 + n <= len && load_one(p, data + off + 2, n, now) == 0) {
+			off += 2 + n;
+			continue;
+		}
+		size_t next = journal_resync(data, len, off);
+		if (next == len)
 			break;
-		load_one(p, data + off + 2, n, now);
-		off += 2 + n;
+		log_warn(SUBSYS, "journal: skipping %zu damaged bytes at offset %zu", next - off, off);
+		off = next;
 	}
 	if (off != len)
 		log_warn(SUBSYS, "journal: ignoring a torn entry at offset %zu (crash during a write)", off);
