@@ -13,10 +13,9 @@
 #include "resolverd/core/map.h"
 #include "resolverd/core/merge.h"
 
-/** A record held by an entry, with the id the DHT knows it by. */
+/** A record held by an entry, with the id of its bytes. */
 struct held {
 	struct record *rec; /**< owned, verified */
-	uint64_t dht_id;    /**< value id as received (for expiry notices) */
 	uint64_t wire_id;   /**< record_value_id() of its bytes (for de-duplication) */
 };
 
@@ -218,7 +217,7 @@ static bool already_held(const struct cache_entry *e, uint64_t wire_id)
 }
 
 /* Decode, verify, authorize and keep one value. @return true if the entry changed. */
-static bool admit(struct cache *c, struct cache_entry *e, uint64_t dht_id, const uint8_t *wire,
+static bool admit(struct cache *c, struct cache_entry *e, const uint8_t *wire,
 		  size_t len, uint64_t now)
 {
 	uint64_t wire_id = record_value_id(wire, len);
@@ -249,7 +248,7 @@ static bool admit(struct cache *c, struct cache_entry *e, uint64_t dht_id, const
 		c->stats.dropped_expired++;
 		goto out_free;
 	}
-	struct held h = {.rec = rec, .dht_id = dht_id, .wire_id = wire_id};
+	struct held h = {.rec = rec, .wire_id = wire_id};
 	c->stats.accepted++;
 	if (dev >= 0) {
 		record_free(e->held[dev].rec);
@@ -271,32 +270,21 @@ out_free:
 	return false;
 }
 
-static bool forget(struct cache_entry *e, uint64_t dht_id)
-{
-	bool changed = false;
-	for (size_t i = 0; i < e->n_held;) {
-		if (e->held[i].dht_id == dht_id) {
-			remove_held(e, i);
-			changed = true;
-		} else {
-			i++;
-		}
-	}
-	return changed;
-}
-
 static void on_values(void *ud, const struct overlay_value *vals, size_t n, bool expired)
 {
 	struct cache_entry *e = ud;
 	struct cache *c = e->cache;
 	uint64_t now = cache_now();
 	bool changed = false;
-	for (size_t i = 0; i < n; i++) {
-		if (expired)
-			changed |= forget(e, vals[i].id);
-		else
-			changed |= admit(c, e, vals[i].id, vals[i].data, vals[i].len, now);
-	}
+	/*
+	 * Expiry notices from the DHT are ignored: a record lives until its own
+	 * signed expiry (the sweep drops it then), and forgetting a device's
+	 * newest version on a peer's word would let a replayed older one in.
+	 */
+	if (expired)
+		return;
+	for (size_t i = 0; i < n; i++)
+		changed |= admit(c, e, vals[i].data, vals[i].len, now);
 	if (changed)
 		notify(c, e);
 }
@@ -445,7 +433,7 @@ void cache_offer(struct cache *c, enum record_kind kind, const char *name, const
 		 size_t len)
 {
 	struct cache_entry *e = find_entry(c, kind, name);
-	if (e && admit(c, e, record_value_id(wire, len), wire, len, cache_now()))
+	if (e && admit(c, e, wire, len, cache_now()))
 		notify(c, e);
 }
 
