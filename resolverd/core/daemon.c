@@ -204,6 +204,9 @@ int daemon_run(const struct rd_config *cfg)
 		log_error(SUBSYS, "state_dir %s: %s", cfg->state_dir, strerror(-rc));
 		return rc;
 	}
+	int stale = state_dir_clean(cfg->state_dir);
+	if (stale > 0)
+		log_warn(SUBSYS, "removed %d temp files left by an interrupted write in %s", stale, cfg->state_dir);
 	if ((rc = load_key(&d)) < 0 || (rc = load_tokens(&d)) < 0 || (rc = load_policy(&d)) < 0)
 		goto out_stop;
 	if ((rc = loop_init(&d.loop)) < 0)

@@ -2,7 +2,9 @@
 /* Files in state_dir: atomic writes, bounded reads, path joins and permission checks. */
 #include "resolverd/core/state.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -31,6 +33,28 @@ int state_dir_prepare(const char *dir)
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* "NAME.tmp.XXXXXX", the shape of our temp files, and nothing else. */
+static bool is_temp_name(const char *name)
+{
+	const char *t = strstr(name, ".tmp.");
+	return t && t != name && strlen(t + 5) == 6 && !strchr(t + 5, '.');
+}
+
+int state_dir_clean(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	int removed = 0;
+	struct dirent *ent;
+	while ((ent = readdir(d)) != NULL) {
+		if (ent->d_type == DT_REG && is_temp_name(ent->d_name) && unlinkat(dirfd(d), ent->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 char *state_path(const char *dir, const char *name)

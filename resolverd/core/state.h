@@ -16,6 +16,13 @@ extern "C" {
  */
 int state_dir_prepare(const char *dir);
 
+/**
+ * Remove the temp files state_write_atomic() leaves behind when the process
+ * dies mid-write ("NAME.tmp.XXXXXX" in @p dir). Start-up only.
+ * @return the number removed, or -errno.
+ */
+int state_dir_clean(const char *dir);
+
 /** @return "dir/name", owned by the caller, or NULL on allocation failure. */
 char *state_path(const char *dir, const char *name);
 
