@@ -46,11 +46,13 @@
  * checks the whole value before it stores anything.
  *
  * Threads: none here. The caller owns its struct rd_config.
- * config_parse_endpoint() and config_cidr_match() are pure and may be called
+ * config_parse_endpoint() is pure and may be called
  * from any thread.
  */
 
 #include "resolverd/config/config.h"
+
+#include "resolverd/core/acl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -380,45 +382,6 @@ static bool is_hostname(const char *s, size_t len)
 	return label > 0 && !numeric;
 }
 
-/** A parsed CIDR block. */
-struct cidr {
-	int family;        /**< AF_INET or AF_INET6 */
-	uint8_t addr[16];  /**< network byte order; 4 bytes used for IPv4 */
-	unsigned prefix;   /**< 0..32 or 0..128 */
-};
-
-/** Parse "ADDR/PREFIX" or a bare "ADDR" (a host). @return 0, -EINVAL. */
-static int parse_cidr(const char *text, struct cidr *ret)
-{
-	const char *slash = strchr(text, '/');
-	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
-	struct cidr c = {.family = memchr(text, ':', alen) ? AF_INET6 : AF_INET};
-	unsigned bits = c.family == AF_INET ? 32 : 128;
-
-	if (parse_ip(text, alen, c.family, c.addr) < 0)
-		return -EINVAL;
-	c.prefix = bits;
-	if (slash && parse_small(slash + 1, bits, &c.prefix) < 0)
-		return -EINVAL;
-	*ret = c;
-	return 0;
-}
-
-/** Do the first @p bits bits of @p a and @p b agree? */
-static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	size_t whole = bits / 8;
-	unsigned rest = bits % 8;
-	uint8_t mask;
-
-	if (memcmp(a, b, whole) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	mask = (uint8_t)(0xff << (8 - rest));
-	return (a[whole] & mask) == (b[whole] & mask);
-}
-
 int config_parse_endpoint(const char *text, struct sockaddr_storage *ret_ss, socklen_t *ret_len)
 {
 	struct sockaddr_storage ss;
@@ -448,35 +411,6 @@ int config_parse_endpoint(const char *text, struct sockaddr_storage *ret_ss, soc
 	*ret_ss = ss;
 	*ret_len = len;
 	return 0;
-}
-
-int config_cidr_match(const char *cidr, const struct sockaddr *sa)
-{
-	struct cidr c;
-	uint8_t addr[16];
-	int family;
-
-	if (!cidr || !sa || parse_cidr(cidr, &c) < 0)
-		return -EINVAL;
-	family = sa->sa_family;
-	if (family == AF_INET) {
-		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	} else if (family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-
-		/* A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d. */
-		if (c.family == AF_INET && IN6_IS_ADDR_V4MAPPED(a6)) {
-			family = AF_INET;
-			memcpy(addr, a6->s6_addr + 12, 4);
-		} else {
-			memcpy(addr, a6->s6_addr, 16);
-		}
-	} else {
-		return 0;
-	}
-	if (family != c.family)
-		return 0;
-	return prefix_equal(addr, c.addr, c.prefix) ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -526,10 +460,16 @@ static int check_host_port(char *text, char **reason)
 
 static int check_cidr(char *text, char **reason)
 {
-	struct cidr c;
+	const char *const one[] = {text};
+	const char *bad = NULL;
+	struct acl acl;
+	int rc = acl_parse(one, 1, &acl, &bad);
 
-	if (parse_cidr(text, &c) < 0)
+	if (rc == -EINVAL)
 		return fail_reason(reason, "'%s' is not a CIDR (ADDR/PREFIX or ADDR)", echo_of(text).s);
+	if (rc < 0)
+		return rc;
+	acl_deinit(&acl);
 	return 0;
 }
 

@@ -169,12 +169,3 @@ int config_validate(const struct rd_config *cfg, char **ret_error);
  */
 int config_parse_endpoint(const char *text, struct sockaddr_storage *ret_ss, socklen_t *ret_len);
 
-/**
- * Does @p sa fall inside @p cidr ("10.0.0.0/8", "::1/128", or a bare address
- * meaning /32 or /128)? An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is
- * compared as the IPv4 address it carries. Pure function, any thread.
- * @param cidr borrowed, typically one entry of http.read_acl.
- * @param sa borrowed; a family other than AF_INET/AF_INET6 never matches.
- * @return 1 match, 0 no match, -EINVAL (@p cidr malformed or @p sa NULL).
- */
-int config_cidr_match(const char *cidr, const struct sockaddr *sa);

@@ -28,9 +28,13 @@ static int parse_one(const char *text, struct acl_entry *ret)
 		return -EINVAL;
 	}
 	if (slash) {
-		char *end = NULL;
-		unsigned long p = strtoul(slash, &end, 10);
-		if (*slash == 0 || *end != 0 || p > e.prefix)
+		/* Decimal digits only, no sign and no leading zero ("/08" is a typo, not 8). */
+		unsigned long p = 0;
+		size_t n = strspn(slash, "0123456789");
+		if (n == 0 || slash[n] != 0 || n > 3 || (n > 1 && slash[0] == '0'))
+			return -EINVAL;
+		p = strtoul(slash, NULL, 10);
+		if (p > e.prefix)
 			return -EINVAL;
 		e.prefix = (unsigned)p;
 	}
@@ -75,22 +79,23 @@ static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
 
 bool acl_match(const struct acl *acl, const struct sockaddr *sa)
 {
-	const uint8_t *addr = NULL;
-	int family = sa->sa_family;
-	if (family == AF_INET) {
-		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	} else if (family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-		addr = a6->s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			addr = a6->s6_addr + 12;
-			family = AF_INET;
-		}
-	} else {
+	const uint8_t *v4 = NULL, *v6 = NULL;
+	if (sa == NULL)
 		return false;
+	if (sa->sa_family == AF_INET) {
+		v4 = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		v6 = a6->s6_addr;
+		/* A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: they match IPv4 entries too. */
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			v4 = a6->s6_addr + 12;
 	}
-	for (size_t i = 0; i < acl->n; i++)
-		if (acl->v[i].family == family && prefix_match(acl->v[i].addr, addr, acl->v[i].prefix))
+	for (size_t i = 0; i < acl->n; i++) {
+		const struct acl_entry *e = &acl->v[i];
+		const uint8_t *addr = e->family == AF_INET ? v4 : v6;
+		if (addr && prefix_match(e->addr, addr, e->prefix))
 			return true;
+	}
 	return false;
 }

@@ -30,5 +30,9 @@ int acl_parse(const char *const *cidrs, size_t n, struct acl *ret, const char **
 /** Free the entries. Safe on a zeroed struct. */
 void acl_deinit(struct acl *acl);
 
-/** Is @p sa inside one of the networks? Any thread. */
+/**
+ * Is @p sa inside one of the networks? An IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) matches IPv4 entries as well as IPv6 ones; other families
+ * (and NULL) never match. Any thread.
+ */
 bool acl_match(const struct acl *acl, const struct sockaddr *sa);

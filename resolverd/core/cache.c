@@ -352,19 +352,11 @@ static int entry_start(struct cache *c, struct cache_entry *e)
 	return 0;
 }
 
-/* The map key of a name: "<kind>/<name>", so kinds never share an entry. */
-static char *make_key(enum record_kind kind, const char *name)
-{
-	char *key = NULL;
-	return asprintf(&key, "%d/%s", (int)kind, name) < 0 ? NULL : key;
-}
-
 /* Lookups build the key on the stack: the DNS hot path makes no allocation. */
 static struct cache_entry *find_entry(const struct cache *c, enum record_kind kind, const char *name)
 {
-	char key[URI_MAX_LEN + 16];
-	int n = snprintf(key, sizeof(key), "%d/%s", (int)kind, name);
-	if (n < 0 || (size_t)n >= sizeof(key))
+	char key[RECORD_KIND_KEY_MAX];
+	if (record_kind_key(kind, name, key, sizeof(key)) < 0)
 		return NULL;
 	return (struct cache_entry *)map_get(&c->entries, key);
 }
@@ -376,7 +368,9 @@ static struct cache_entry *entry_new(struct cache *c, const struct cache_name *n
 		return NULL;
 	e->cache = c;
 	e->kind = n->kind;
-	e->mapkey = make_key(n->kind, n->name);
+	char key[RECORD_KIND_KEY_MAX];
+	if (record_kind_key(n->kind, n->name, key, sizeof(key)) == 0)
+		e->mapkey = strdup(key);
 	e->uri = strdup(n->name);
 	e->host = n->host && *n->host ? strdup(n->host) : NULL;
 	e->held = calloc(c->conf.max_values_per_key, sizeof(*e->held));
@@ -396,24 +390,35 @@ static struct cache_entry *entry_new(struct cache *c, const struct cache_name *n
 	return entry_start(c, e) < 0 ? NULL : e;
 }
 
-int cache_lookup(struct cache *c, const struct cache_name *n, cache_view_cb cb, void *ud)
+static void touch(struct cache *c, struct cache_entry *e)
 {
-	if (strlen(n->name) > URI_MAX_LEN)
-		return -EINVAL;
-	struct cache_entry *e = find_entry(c, n->kind, n->name);
-	if (!e) {
-		e = entry_new(c, n);
-		if (!e)
-			return -ENOMEM;
-	}
 	e->last_used_ms = uv_now(&c->loop->uv);
 	lru_unlink(c, e);
 	lru_push_front(c, e);
-	if (e->ready) {
-		c->stats.hits++;
-		entry_view(c, e, "cache", cb, ud);
-		return 0;
-	}
+}
+
+int cache_lookup_ready(struct cache *c, const struct cache_name *n, cache_view_cb cb, void *ud)
+{
+	struct cache_entry *e = find_entry(c, n->kind, n->name);
+	if (!e || !e->ready)
+		return -EAGAIN;
+	touch(c, e);
+	c->stats.hits++;
+	entry_view(c, e, "cache", cb, ud);
+	return 0;
+}
+
+int cache_lookup(struct cache *c, const struct cache_name *n, cache_view_cb cb, void *ud)
+{
+	int rc = cache_lookup_ready(c, n, cb, ud);
+	if (rc != -EAGAIN)
+		return rc;
+	if (strlen(n->name) > URI_MAX_LEN)
+		return -EINVAL;
+	struct cache_entry *e = find_entry(c, n->kind, n->name);
+	if (!e && !(e = entry_new(c, n)))
+		return -ENOMEM;
+	touch(c, e);
 	struct waiter *w = malloc(sizeof(*w));
 	if (!w)
 		return -ENOMEM;
@@ -421,12 +426,6 @@ int cache_lookup(struct cache *c, const struct cache_name *n, cache_view_cb cb, 
 	*w = (struct waiter){.next = e->waiters, .cb = cb, .ud = ud};
 	e->waiters = w;
 	return 0;
-}
-
-bool cache_is_ready(const struct cache *c, enum record_kind kind, const char *name)
-{
-	const struct cache_entry *e = find_entry(c, kind, name);
-	return e && e->ready;
 }
 
 void cache_offer(struct cache *c, enum record_kind kind, const char *name, const uint8_t *wire,

@@ -108,8 +108,12 @@ void cache_set_observer(struct cache *c, cache_view_cb fn, void *ud);
  */
 int cache_lookup(struct cache *c, const struct cache_name *n, cache_view_cb cb, void *ud);
 
-/** Would cache_lookup() answer @p kind @p name at once? (The DNS hot path asks first.) */
-bool cache_is_ready(const struct cache *c, enum record_kind kind, const char *name);
+/**
+ * Answer @p n only if its entry is ready: @p cb runs before this returns.
+ * Creates nothing and makes no allocation (the DNS hot path).
+ * @return 0, or -EAGAIN (then @p cb never runs; cache_lookup() will wait).
+ */
+int cache_lookup_ready(struct cache *c, const struct cache_name *n, cache_view_cb cb, void *ud);
 
 /**
  * Offer a wire record for @p name as if it had come from the DHT (used for

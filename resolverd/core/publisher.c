@@ -70,11 +70,11 @@ static char *make_id(enum record_kind kind, const char *uri, const char *instanc
 	return asprintf(&id, "%d\x1f%s\x1f%s\x1f%s", (int)kind, uri, instance, hex) < 0 ? NULL : id;
 }
 
-/* The group key of a name: the same "<kind>/<name>" form the cache uses. */
+/* The group key of a name: record_kind_key(), as in the cache. */
 static char *group_key(enum record_kind kind, const char *name)
 {
-	char *key = NULL;
-	return asprintf(&key, "%d/%s", (int)kind, name) < 0 ? NULL : key;
+	char key[RECORD_KIND_KEY_MAX];
+	return record_kind_key(kind, name, key, sizeof(key)) == 0 ? strdup(key) : NULL;
 }
 
 static struct publication *find(const struct publisher *p, enum record_kind kind, const char *uri,
@@ -179,10 +179,10 @@ static void journal_maybe_compact(struct publisher *p)
 
 static struct uri_group *group_find(const struct publisher *p, enum record_kind kind, const char *name)
 {
-	char *key = group_key(kind, name);
-	struct uri_group *g = key ? (struct uri_group *)map_get(&p->by_uri, key) : NULL;
-	free(key);
-	return g;
+	char key[RECORD_KIND_KEY_MAX];
+	if (record_kind_key(kind, name, key, sizeof(key)) < 0)
+		return NULL;
+	return (struct uri_group *)map_get(&p->by_uri, key);
 }
 
 static void group_unlink(struct publisher *p, struct publication *pb)
@@ -518,12 +518,6 @@ static int policy_domain(const struct record *rec, struct uri_parts *tmp, const 
 			d = strchr(d, '.') ? strchr(d, '.') + 1 : NULL;
 	*ret_domain = d;
 	return 0;
-}
-
-const char *publisher_policy_domain(const struct record *rec, struct uri_parts *tmp)
-{
-	const char *domain = NULL, *why = NULL;
-	return policy_domain(rec, tmp, &domain, &why) == 0 ? domain : NULL;
 }
 
 static int check_submitted(const struct publisher *p, const struct record *rec, const char **ret_reason)

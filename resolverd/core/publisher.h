@@ -87,13 +87,6 @@ int publisher_submit(struct publisher *p, const uint8_t *wire, size_t len, const
 void publisher_foreach(const struct publisher *p, enum record_kind kind,
 		       void (*fn)(void *ud, const struct record *rec), void *ud);
 
-/**
- * The domain whose policy governs @p rec (a URI's host, a service name's
- * domain, a host name), using @p tmp for URI parsing (deinit it after).
- * @return a pointer into @p rec or @p tmp, or NULL.
- */
-const char *publisher_policy_domain(const struct record *rec, struct uri_parts *tmp);
-
 /** Number of live publications of every kind (tombstones and expired ones excluded). O(n). */
 size_t publisher_count(const struct publisher *p);
 

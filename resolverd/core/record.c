@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -684,4 +685,10 @@ uint64_t record_value_id(const uint8_t *wire, size_t len)
 	for (size_t i = 0; i < 8; i++)
 		id = id << 8 | md[i];
 	return id;
+}
+
+int record_kind_key(enum record_kind kind, const char *name, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%d/%s", (int)kind, name);
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }

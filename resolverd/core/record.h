@@ -150,5 +150,15 @@ bool record_pattern_match(const char *pattern, const char *uri);
  */
 void record_dht_key(enum record_kind kind, const char *name, uint8_t ret_key[RECORD_KEY_LEN]);
 
+/** Room for record_kind_key() of any name a record can carry. */
+#define RECORD_KIND_KEY_MAX (RECORD_MAX_URI + 8)
+
+/**
+ * The text key "<kind>/<name>" that tables of names of every kind (the cache,
+ * the publisher's groups) use, so kinds never collide. Any thread.
+ * @return 0, or -ENAMETOOLONG if it does not fit in @p cap bytes.
+ */
+int record_kind_key(enum record_kind kind, const char *name, char *buf, size_t cap);
+
 /** The OpenDHT value id of a wire record: the first 8 bytes of its SHA-256, big-endian. */
 uint64_t record_value_id(const uint8_t *wire, size_t len);

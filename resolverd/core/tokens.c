@@ -98,11 +98,6 @@ bool tokens_allows(const struct tokens *t, int index, const char *uri)
 	return false;
 }
 
-const char *tokens_name(const struct tokens *t, int index)
-{
-	return t->v[index].name;
-}
-
 static int admin_create(const char *path, char **ret_secret)
 {
 	uint8_t raw[32];

@@ -32,9 +32,6 @@ int tokens_find(const struct tokens *t, const char *presented);
 /** May token @p index write @p uri? Thread-safe. */
 bool tokens_allows(const struct tokens *t, int index, const char *uri);
 
-/** The name of token @p index (for logs). */
-const char *tokens_name(const struct tokens *t, int index);
-
 /**
  * Read state_dir/admin.token, or create it (64 hex digits from the CSPRNG,
  * mode 0600) at first start. Refuses a file that group or others can read.

@@ -392,11 +392,9 @@ static int serve_hot(struct dns_server *srv, const uint8_t *wire, size_t len, bo
 	enum dns_step step = dns_query_begin(&srv->hot, &srv->conf, wire, len, tcp, client);
 	if (step == DNS_STEP_LOOKUP) {
 		struct dns_lookup *lk = &srv->hot.lookup;
-		if (!cache_is_ready(srv->cache, lk->kind, lk->name))
-			return -1;
 		struct cache_name n = {.kind = lk->kind, .name = lk->name, .host = lk->host};
 		srv->hot_step = -1;
-		if (cache_lookup(srv->cache, &n, on_hot_view, srv) < 0 || srv->hot_step < 0)
+		if (cache_lookup_ready(srv->cache, &n, on_hot_view, srv) < 0 || srv->hot_step < 0)
 			return -1;
 		step = (enum dns_step)srv->hot_step;
 		srv->stats.answered_hot++;
