@@ -39,6 +39,11 @@
  * NAME is a service name such as _sip._udp.example.com, or a host name.
  * Options may come before or after the command. --json prints the daemon's
  * JSON body as it came instead of human-readable lines.
+ * URIs are normalized here as the daemon does, with the protocol plugins'
+ * rules: urictl loads rd_sip.so, rd_xmpp.so, rd_h323.so and rd_tel.so the
+ * way the daemon finds them (next to the executable's build tree, then the
+ * install dir); a plugin that is not installed is skipped (its scheme then
+ * gets the generic RFC 3986 rules), one that fails to load is reported.
  *
  * Exit status: 0 success, 1 not found (HTTP 404), 2 usage error, 3 any other
  * error (the problem's status, title and detail, or the transport error, go
@@ -76,6 +81,7 @@
 #include "resolverd/core/keys.h"
 #include "resolverd/core/record.h"
 #include "resolverd/core/uri.h"
+#include "resolverd/host/loader.h"
 
 #ifndef RESOLVERD_VERSION
 #define RESOLVERD_VERSION "unknown"
@@ -1661,8 +1667,34 @@ out:
 	return code;
 }
 
+/** The plugins whose normalizers the daemon uses by default (config.c's default_plugins). */
+static const char *const plugin_names[] = {"sip", "xmpp", "h323", "tel"};
+
+/** Load each plugin's normalizer into @p loaded; a missing one is skipped, a broken one reported. */
+static void load_plugins(struct loaded_plugin *loaded[])
+{
+	for (size_t i = 0; i < sizeof(plugin_names) / sizeof(plugin_names[0]); i++) {
+		char *err = NULL;
+		int rc = plugin_load(plugin_names[i], NULL, &loaded[i], &err);
+
+		if (rc < 0 && rc != -ENOENT)
+			fprintf(stderr, "urictl: %s (its URIs get the generic rules)\n", err ? err : strerror(-rc));
+		if (rc < 0)
+			loaded[i] = NULL;
+		free(err);
+	}
+}
+
+static void unload_plugins(struct loaded_plugin *loaded[])
+{
+	uri_clear_normalizers();
+	for (size_t i = 0; i < sizeof(plugin_names) / sizeof(plugin_names[0]); i++)
+		plugin_unload(loaded[i]);
+}
+
 int main(int argc, char **argv)
 {
+	struct loaded_plugin *loaded[sizeof(plugin_names) / sizeof(plugin_names[0])] = {NULL};
 	const struct command *cmd = NULL;
 	struct args args = {0};
 	int code;
@@ -1670,8 +1702,11 @@ int main(int argc, char **argv)
 	code = parse_argv(argc, argv, &args);
 	if (code == EXIT_OK)
 		code = find_command(&args, &cmd);
-	if (code == EXIT_OK && cmd)
+	if (code == EXIT_OK && cmd) {
+		load_plugins(loaded);
 		code = run_command(cmd, &args);
+		unload_plugins(loaded);
+	}
 	free(args.pos);
 	return code < 0 ? EXIT_OK : code;
 }

@@ -8,6 +8,7 @@
 #include "resolverd/config/config.h"
 #include "resolverd/core/daemon.h"
 #include "resolverd/core/log.h"
+#include "resolverd/host/host_api.h"
 
 #define RESOLVERD_VERSION "0.1.0"
 
@@ -18,7 +19,7 @@ static void usage(FILE *out)
 	fputs("usage: resolverd [-c FILE] [--set KEY=VALUE]...\n"
 	      "       resolverd --check-config FILE [--set KEY=VALUE]...\n"
 	      "  -c, --config FILE        run with FILE (default: the built-in defaults)\n"
-	      "      --check-config FILE  validate FILE (and overrides), print the result, exit\n"
+	      "      --check-config FILE  validate FILE (and overrides) and the enabled plugins' sections, exit\n"
 	      "      --set KEY=VALUE      override an option, e.g. --set dht.bootstrap=h1:4222,h2:4222\n"
 	      "  -V, --version            print the version\n"
 	      "  -h, --help               this text\n",
@@ -93,8 +94,15 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (a.check_only) {
-		printf("%s: OK\n", a.config);
-		rc = EXIT_SUCCESS;
+		/* Each enabled plugin is loaded and its init() run on inert sockets and DNS, to check its section. */
+		struct hosts_ctx hx = {.cfg = &cfg};
+		struct hosts *hs = NULL;
+		/* Quiet on success: warnings and errors only, as for the file itself. */
+		log_set_level(cfg.log.level < LOG_LEVEL_WARN ? cfg.log.level : LOG_LEVEL_WARN);
+		rc = hosts_start(&hx, true, &hs) < 0 ? EXIT_CONFIG : EXIT_SUCCESS;
+		hosts_stop(hs);
+		if (rc == EXIT_SUCCESS)
+			printf("%s: OK\n", a.config);
 	} else {
 		log_set_level(cfg.log.level);
 		rc = daemon_run(&cfg) < 0 ? EXIT_RUNTIME : EXIT_SUCCESS;

@@ -17,13 +17,21 @@
  *    error at that event's mark. So nesting never goes deeper than the table
  *    (five levels) whatever the input, and anchors and aliases are
  *    refused, never expanded.
- *  - The maps (policy.domains, http.tokens, dns.dht_zones) are rows whose name
+ *  - The maps (policy.domains, http.tokens, dns.dht_zones, plugins) are rows whose name
  *    holds one '*' segment: the entry's name, which may contain dots. A struct
  *    map_desc says where the entry array lives; the rows say what an entry
  *    holds. A map row's default is given to each entry when it is created,
  *    with '*' in it standing for the entry's name ("ns.*").
  *  - config_deinit() and the deep copy behind config_load() walk the table too,
  *    so a new option needs a struct member and a row, nothing else.
+ *  - plugins.<name> is a map whose rows are only the keys the core knows
+ *    (enabled, path, fallback). Any other key below an entry belongs to the
+ *    plugin: it is kept as a struct config_raw (text, kind, origin), a
+ *    nested mapping as one MAP value plus one value per key inside it, and
+ *    checked later by the host's config getters, which the plugin calls
+ *    from init(). So the file parser stays strict about structure (no
+ *    aliases, tags, duplicate keys, nesting beyond RAW_MAX_DEPTH) while the
+ *    plugin decides types and bounds; the host reports a key no plugin read.
  *
  * Error reasons are built without the option name ("0 is out of range
  * 1..64"); the caller prefixes "FILE:LINE:COLUMN: NAME: " or "--set KEY: ".
@@ -84,6 +92,12 @@
 #define LABEL_MAX 63
 /** How much user text an error message echoes before "...". */
 #define ECHO_MAX 64
+/** Longest plugin name: struct rd_host keeps it in char[32]. */
+#define PLUGIN_NAME_MAX 31
+/** Deepest nesting of mappings inside a plugin's own keys. */
+#define RAW_MAX_DEPTH 4
+/** Most plugin-specific values one plugins.<name> section may hold. */
+#define RAW_MAX_VALUES 4096
 
 /* Enum options store the index of the name; these tie the names to the enums. */
 _Static_assert(sizeof(enum log_level) == sizeof(int), "log.level is stored as an int");
@@ -542,6 +556,20 @@ static int check_token_name(char *name, char **reason)
 	return 0;
 }
 
+/** A plugins entry name: a plugin's name, [a-z][a-z0-9_]*. */
+static int check_plugin_name(char *name, char **reason)
+{
+	size_t len = strlen(name);
+	bool ok = len > 0 && len <= PLUGIN_NAME_MAX && name[0] >= 'a' && name[0] <= 'z';
+
+	for (const char *p = name; *p; p++)
+		ok = ok && ((*p >= 'a' && *p <= 'z') || is_digit(*p) || *p == '_');
+	if (!ok)
+		return fail_reason(reason, "'%s' is not a plugin name (a-z, then up to %d of a-z 0-9 _)",
+				   echo_of(name).s, PLUGIN_NAME_MAX - 1);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* The table.                                                                */
 /* ------------------------------------------------------------------------- */
@@ -561,6 +589,8 @@ struct map_desc {
 	size_t name_off;   /**< offset in an entry of its owned char *name */
 	size_t origins_off; /**< offset in an entry of its owned struct config_origin *origins */
 	int (*check_name)(char *name, char **reason); /**< checks, and may normalize, an entry name */
+	void (*free_extra)(char *entry);              /**< frees what an entry owns beyond its rows; may be NULL */
+	int (*copy_extra)(char *dst, const char *src); /**< deep-copies it; -ENOMEM leaves a partial copy to free */
 };
 
 /** One option. */
@@ -578,6 +608,10 @@ struct option {
 
 static const char *const policy_mode_names[] = {"open", "keys", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const bool_names[] = {"false", "true", NULL};
+
+static void plugin_free_extra(char *entry);
+static int plugin_copy_extra(char *dst, const char *src);
 
 static const struct map_desc domain_map = {
 	.array_off = offsetof(struct rd_config, policy.domains),
@@ -606,7 +640,21 @@ static const struct map_desc zone_map = {
 	.check_name = check_dns_name,
 };
 
-static const struct map_desc *const maps[] = {&domain_map, &token_map, &zone_map};
+static const struct map_desc plugin_map = {
+	.array_off = offsetof(struct rd_config, plugins),
+	.count_off = offsetof(struct rd_config, n_plugins),
+	.entry_size = sizeof(struct config_plugin),
+	.name_off = offsetof(struct config_plugin, name),
+	.origins_off = offsetof(struct config_plugin, origins),
+	.check_name = check_plugin_name,
+	.free_extra = plugin_free_extra,
+	.copy_extra = plugin_copy_extra,
+};
+
+static const struct map_desc *const maps[] = {&domain_map, &token_map, &zone_map, &plugin_map};
+
+/** The plugins the built-in defaults enable. */
+static const char *const default_plugins[] = {"sip", "xmpp", "h323", "tel"};
 
 #define CFG(member) offsetof(struct rd_config, member)
 #define STRING(key, member, fn, dflt) {.name = key, .kind = OPT_STRING, .offset = CFG(member), .check = fn, .def = dflt}
@@ -621,6 +669,7 @@ static const struct option options[] = {
 	UINT("dht.network", dht.network, 0, UINT32_MAX, "30741"),
 	LIST("dht.bootstrap", dht.bootstrap, check_host_port, ""),
 	UINT("dht.get_timeout_ms", dht.get_timeout_ms, 10, 10000, "400"),
+	UINT("dht.max_record_size", dht.max_record_size, 256, 1024, "1024"),
 	LIST("http.listen", http.listen, check_endpoint, "127.0.0.1:7380"),
 	UINT("http.threads", http.threads, 1, 64, "2"),
 	UINT("http.max_body", http.max_body, 256, 1048576, "16384"),
@@ -668,6 +717,20 @@ static const struct option options[] = {
 	UINT("cache.max_entries", cache.max_entries, 1, 10000000, "100000"),
 	UINT("cache.idle_s", cache.idle_s, 1, 86400, "300"),
 	ENUM("log.level", log.level, log_level_names, "info"),
+	{.name = "plugins.*.enabled", .kind = OPT_ENUM, .offset = offsetof(struct config_plugin, enabled),
+	 .map = &plugin_map, .names = bool_names, .def = "true"},
+	{.name = "plugins.*.path", .kind = OPT_STRING, .offset = offsetof(struct config_plugin, path),
+	 .map = &plugin_map, .check = check_nonempty},
+	{.name = "plugins.*.fallback", .kind = OPT_ENUM, .offset = offsetof(struct config_plugin, fallback),
+	 .map = &plugin_map, .names = bool_names, .def = "true"},
+	{.name = "plugins.*.tcp.max_connections", .kind = OPT_UINT,
+	 .offset = offsetof(struct config_plugin, tcp_max_connections), .map = &plugin_map, .min = 1, .max = 100000,
+	 .def = "1024"},
+	{.name = "plugins.*.tcp.idle_timeout_ms", .kind = OPT_UINT,
+	 .offset = offsetof(struct config_plugin, tcp_idle_timeout_ms), .map = &plugin_map, .min = 100,
+	 .max = 3600000, .def = "300000"},
+	LIST("fallback.servers", fallback.servers, check_endpoint, ""),
+	UINT("fallback.timeout_ms", fallback.timeout_ms, 100, 30000, "2000"),
 };
 
 #undef CFG
@@ -1018,6 +1081,8 @@ static void entry_free(const struct map_desc *map, char *entry)
 	}
 	free(*entry_name(map, entry));
 	origins_free(*entry_origins(map, entry), map);
+	if (map->free_extra)
+		map->free_extra(entry);
 }
 
 static void map_free(struct rd_config *cfg, const struct map_desc *map)
@@ -1042,6 +1107,8 @@ static int entry_copy(const struct map_desc *map, char *dst, char *src)
 		if (o->map == map && field_copy(o, dst + o->offset, src + o->offset) < 0)
 			return -ENOMEM;
 	}
+	if (map->copy_extra && map->copy_extra(dst, src) < 0)
+		return -ENOMEM;
 	return origins_copy(entry_origins(map, dst), *entry_origins(map, src), map);
 }
 
@@ -1084,6 +1151,115 @@ static int config_copy(struct rd_config *dst, const struct rd_config *src)
 	if (ret < 0)
 		config_deinit(dst);
 	return ret;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Plugin-specific values (struct config_raw).                               */
+/* ------------------------------------------------------------------------- */
+
+static void raw_free(struct config_raw *r)
+{
+	free(r->key);
+	free(r->text);
+	strv_free(&r->items);
+	free(r->where);
+	memset(r, 0, sizeof(*r));
+}
+
+static void plugin_free_extra(char *entry)
+{
+	struct config_plugin *p = (struct config_plugin *)entry;
+
+	for (size_t i = 0; i < p->n_raw; i++)
+		raw_free(&p->raw[i]);
+	free(p->raw);
+	p->raw = NULL;
+	p->n_raw = 0;
+}
+
+/** Deep-copy @p src into zeroed @p dst. @return 0, -ENOMEM (a partial copy left for raw_free()). */
+static int raw_copy(struct config_raw *dst, const struct config_raw *src)
+{
+	dst->leaf_off = src->leaf_off;
+	dst->kind = src->kind;
+	dst->is_string = src->is_string;
+	dst->plain = src->plain;
+	dst->is_null = src->is_null;
+	dst->from_set = src->from_set;
+	if (!(dst->key = strdup(src->key)))
+		return -ENOMEM;
+	if (src->text && !(dst->text = strdup(src->text)))
+		return -ENOMEM;
+	if (src->where && !(dst->where = strdup(src->where)))
+		return -ENOMEM;
+	return strv_copy(&dst->items, &src->items);
+}
+
+static int plugin_copy_extra(char *dst, const char *src)
+{
+	struct config_plugin *d = (struct config_plugin *)dst;
+	const struct config_plugin *s = (const struct config_plugin *)src;
+
+	d->raw = NULL;
+	d->n_raw = 0;
+	if (s->n_raw == 0)
+		return 0;
+	d->raw = calloc(s->n_raw, sizeof(*d->raw));
+	if (!d->raw)
+		return -ENOMEM;
+	d->n_raw = s->n_raw;
+	for (size_t i = 0; i < s->n_raw; i++) {
+		if (raw_copy(&d->raw[i], &s->raw[i]) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+long config_plugin_raw_index(const struct config_plugin *p, const char *key)
+{
+	for (size_t i = 0; i < p->n_raw; i++) {
+		if (strcmp(p->raw[i].key, key) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/**
+ * Store @p node (moved: zeroed on success) in @p p, replacing the value of
+ * the same key. @return 0, -EINVAL (*reason set: too many values), -ENOMEM.
+ */
+static int raw_put(struct config_plugin *p, struct config_raw *node, char **reason)
+{
+	long at = config_plugin_raw_index(p, node->key);
+	struct config_raw *arr;
+
+	if (at >= 0) {
+		raw_free(&p->raw[at]);
+		p->raw[at] = *node;
+		memset(node, 0, sizeof(*node));
+		return 0;
+	}
+	if (p->n_raw >= RAW_MAX_VALUES)
+		return fail_reason(reason, "too many values (at most %d)", RAW_MAX_VALUES);
+	arr = realloc(p->raw, (p->n_raw + 1) * sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	p->raw = arr;
+	p->raw[p->n_raw++] = *node;
+	memset(node, 0, sizeof(*node));
+	return 0;
+}
+
+/** Is @p s (@p len bytes) a plugin key segment: printable ASCII, no space, no '*'? */
+static bool is_raw_segment(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!is_graph(s[i]) || s[i] == '*')
+			return false;
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1370,6 +1546,17 @@ int config_init(struct rd_config *cfg)
 			return ret;
 		}
 	}
+	/* Built-in entries keep no origin: config_plugin_is_explicit() tells them from named ones. */
+	for (size_t i = 0; i < ARRAY_SIZE(default_plugins); i++) {
+		char *reason = NULL;
+		int ret = entry_get(cfg, &plugin_map, default_plugins[i], NULL, &reason);
+
+		free(reason);
+		if (ret < 0) {
+			config_deinit(cfg);
+			return ret;
+		}
+	}
 	return 0;
 }
 
@@ -1385,6 +1572,159 @@ void config_deinit(struct rd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/**
+ * Build the --set value of plugin key @p rel ("users.alice.password").
+ * @return 0, -EINVAL (*reason set), -ENOMEM (@p node left for raw_free()).
+ */
+static int raw_from_set(const char *key, const char *rel, const char *text, struct config_raw *node, char **reason)
+{
+	static const struct option any = {.kind = OPT_LIST, .check = check_nonempty};
+	const char *dot = strrchr(rel, '.');
+
+	node->kind = CONFIG_RAW_SCALAR;
+	node->leaf_off = dot ? (size_t)(dot - rel) + 1 : 0;
+	node->is_string = node->plain = node->from_set = true;
+	if (!(node->key = strdup(rel)) || !(node->text = strdup(text)) || !(node->where = concat("--set ", key)))
+		return -ENOMEM;
+	/* A plugin list option takes "a,b,c", as core lists do. */
+	return split_list(&any, text, &node->items, reason);
+}
+
+/** Append @p node (moved) to @p p, whose array has room (raw_reserve()); or replace the same key. Cannot fail. */
+static void raw_put_reserved(struct config_plugin *p, struct config_raw *node)
+{
+	long at = config_plugin_raw_index(p, node->key);
+
+	if (at >= 0)
+		raw_free(&p->raw[at]);
+	else
+		at = (long)p->n_raw++;
+	p->raw[at] = *node;
+	memset(node, 0, sizeof(*node));
+}
+
+/** The nodes a --set of @p rel adds to @p p (NULL: a new entry): the missing parents, then the value. */
+struct raw_set {
+	struct config_raw nodes[RAW_MAX_DEPTH]; /**< owned until stored */
+	size_t n;
+	size_t n_new;                           /**< how many are not in @p p yet */
+};
+
+/** Build @p rs for "--set KEY=TEXT" of plugin key @p rel. @return 0, -EINVAL (*reason set), -ENOMEM. */
+static int raw_set_build(const struct config_plugin *p, const char *key, const char *rel, const char *text,
+			 struct raw_set *rs, char **reason)
+{
+	/* set_raw() checked the depth: the parents and the value fit in rs->nodes. */
+	for (const char *dot = strchr(rel, '.'); dot; dot = strchr(dot + 1, '.')) {
+		struct config_raw *node = &rs->nodes[rs->n];
+		const char *up = memrchr(rel, '.', (size_t)(dot - rel));
+
+		node->kind = CONFIG_RAW_MAP;
+		node->from_set = true;
+		node->leaf_off = up ? (size_t)(up - rel) + 1 : 0;
+		if (!(node->key = strndup(rel, (size_t)(dot - rel))))
+			return -ENOMEM;
+		if (p && config_plugin_raw_index(p, node->key) >= 0) {
+			raw_free(node);
+			continue;
+		}
+		if (!(node->where = concat("--set ", key)))
+			return -ENOMEM;
+		rs->n++;
+		rs->n_new++;
+	}
+	rs->n_new += !p || config_plugin_raw_index(p, rel) < 0;
+	return raw_from_set(key, rel, text, &rs->nodes[rs->n++], reason);
+}
+
+/** Is @p key "plugins.NAME.KEY" with a KEY no row describes (the plugin's own)? Makes no allocation. */
+static bool is_raw_key(const char *key)
+{
+	const char *dot;
+
+	if (strncmp(key, "plugins.", 8) != 0 || !(dot = strchr(key + 8, '.')))
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		if (options[i].map == &plugin_map && strcmp(options[i].name + strlen("plugins.*"), dot) == 0)
+			return false;
+	}
+	return true;
+}
+
+/**
+ * --set of a plugin's own key "plugins.NAME.KEY=TEXT": kept as text for the
+ * plugin's getters, as a YAML value would be. Every allocation comes before
+ * the first change, so a failure changes nothing.
+ * @return 0, -EINVAL (*reason set), -ENOMEM.
+ */
+static int set_raw(struct rd_config *cfg, const char *key, const char *text, char **reason)
+{
+	const char *name = key + 8, *dot = strchr(name, '.'), *rel;
+	struct raw_set rs = {0};
+	struct config_plugin *p;
+	struct config_raw *arr = NULL;
+	char *entry, *e, *where = NULL;
+	int ret, depth = 0;
+
+	if (!dot)
+		return fail_reason(reason, "unknown key");
+	rel = dot + 1;
+	for (const char *seg = rel;; depth++) {
+		const char *end = strchrnul(seg, '.');
+
+		if (!is_raw_segment(seg, (size_t)(end - seg)))
+			return fail_reason(reason, "'%s' is not a plugin option name", echo_of(rel).s);
+		if (depth >= RAW_MAX_DEPTH)
+			return fail_reason(reason, "'%s' is nested deeper than %d levels", echo_of(rel).s, RAW_MAX_DEPTH);
+		if (*end == '\0')
+			break;
+		seg = end + 1;
+	}
+	entry = strndup(name, (size_t)(dot - name));
+	if (!entry)
+		return -ENOMEM;
+	ret = check_plugin_name(entry, reason);
+	if (ret < 0)
+		goto out;
+	p = (struct config_plugin *)entry_find(cfg, &plugin_map, entry);
+	ret = raw_set_build(p, key, rel, text, &rs, reason);
+	if (ret == 0 && (!p || !config_plugin_is_explicit(p)) && !(where = concat("--set ", key)))
+		ret = -ENOMEM;
+	if (ret == 0 && p && p->n_raw + rs.n_new > RAW_MAX_VALUES)
+		ret = fail_reason(reason, "too many values (at most %d)", RAW_MAX_VALUES);
+	if (ret < 0)
+		goto out;
+	/* Make room first: a bigger array holding the same values changes nothing visible. */
+	arr = realloc(p ? p->raw : NULL, ((p ? p->n_raw : 0) + rs.n_new + 1) * sizeof(*arr));
+	if (!arr) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (p)
+		p->raw = arr;
+	if (!p) {
+		/* The last step that can fail; the new entry has no values yet. */
+		ret = entry_get(cfg, &plugin_map, entry, &e, reason);
+		if (ret < 0) {
+			free(arr);
+			goto out;
+		}
+		p = (struct config_plugin *)e;
+		p->raw = arr;
+	}
+	for (size_t i = 0; i < rs.n; i++)
+		raw_put_reserved(p, &rs.nodes[i]);
+	if (where && p->origins && !p->origins[0].where)
+		origin_put(&p->origins[0], &where, false);
+out:
+	/* All of them: a node being built when an allocation failed is not counted in rs.n. */
+	for (size_t i = 0; i < RAW_MAX_DEPTH; i++)
+		raw_free(&rs.nodes[i]);
+	free(where);
+	free(entry);
+	return ret;
+}
+
 int config_set(struct rd_config *cfg, const char *assignment, char **ret_error)
 {
 	const char *eq = strchr(assignment, '=');
@@ -1398,6 +1738,12 @@ int config_set(struct rd_config *cfg, const char *assignment, char **ret_error)
 	key = strndup(assignment, (size_t)(eq - assignment));
 	if (!key)
 		return error_set(ret_error, -ENOMEM, "--set: out of memory");
+	if (is_raw_key(key)) {
+		ret = set_raw(cfg, key, eq + 1, &reason);
+		if (ret < 0)
+			error_set(ret_error, ret, "--set %s: %s", echo_of(key).s, reason ? reason : "out of memory");
+		goto out_free;
+	}
 	ret = resolve_key(key, &o, &entry, &reason);
 	if (ret == 0)
 		ret = override_origins(key, o, where);
@@ -1407,6 +1753,7 @@ int config_set(struct rd_config *cfg, const char *assignment, char **ret_error)
 		origins_record(cfg, o, entry, where, true);
 	else
 		error_set(ret_error, ret, "--set %s: %s", echo_of(key).s, reason ? reason : "out of memory");
+out_free:
 	free(where[0]);
 	free(where[1]);
 	free(reason);
@@ -1607,6 +1954,88 @@ int config_validate(const struct rd_config *cfg, char **ret_error)
 	if (ret == 0)
 		ret = validate_forward(cfg, ret_error);
 	return ret;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Plugin sections, for the host's config getters.                           */
+/* ------------------------------------------------------------------------- */
+
+const struct config_plugin *config_plugin_find(const struct rd_config *cfg, const char *name)
+{
+	return (const struct config_plugin *)entry_find(cfg, &plugin_map, name);
+}
+
+bool config_plugin_is_explicit(const struct config_plugin *p)
+{
+	return p->origins && p->origins[0].where;
+}
+
+int config_raw_string(const struct config_raw *r, const char **ret, char **ret_reason)
+{
+	if (r->kind != CONFIG_RAW_SCALAR || !(r->is_string || r->from_set))
+		return fail_reason(ret_reason, "expected a string");
+	*ret = r->text;
+	return 0;
+}
+
+int config_raw_uint(const struct config_raw *r, unsigned min, unsigned max, unsigned *ret, char **ret_reason)
+{
+	unsigned value;
+	int rc;
+
+	if (r->kind != CONFIG_RAW_SCALAR || !(r->plain || r->from_set) || r->is_null)
+		return fail_reason(ret_reason, "expected an integer");
+	rc = parse_uint(r->text, min, max, &value);
+	if (rc == -EINVAL)
+		return fail_reason(ret_reason, "expected an integer");
+	if (rc < 0)
+		return fail_reason(ret_reason, "%s is out of range %u..%u", echo_of(r->text).s, min, max);
+	*ret = value;
+	return 0;
+}
+
+int config_raw_bool(const struct config_raw *r, int *ret, char **ret_reason)
+{
+	if (r->kind == CONFIG_RAW_SCALAR && (r->plain || r->from_set)) {
+		if (strcmp(r->text, "true") == 0) {
+			*ret = 1;
+			return 0;
+		}
+		if (strcmp(r->text, "false") == 0) {
+			*ret = 0;
+			return 0;
+		}
+	}
+	return fail_reason(ret_reason, "expected true or false");
+}
+
+int config_raw_list(const struct config_raw *r, const char *const **ret_v, size_t *ret_n, char **ret_reason)
+{
+	if (r->kind == CONFIG_RAW_MAP)
+		return fail_reason(ret_reason, "expected a list");
+	*ret_v = (const char *const *)r->items.v;
+	*ret_n = r->items.n;
+	return 0;
+}
+
+char *config_plugin_message(const struct config_plugin *p, const struct config_raw *r, const char *key,
+			    const char *reason)
+{
+	const char *at = r ? r->where : config_plugin_is_explicit(p) ? p->origins[0].where : NULL;
+	char *name = NULL, *msg = NULL;
+	int n;
+
+	if (asprintf(&name, "plugins.%s.%s", p->name, key) < 0)
+		return NULL;
+	/* "--set NAME: reason" when the override set this very value, as for core options. */
+	if (r && r->from_set && at && strcmp(at + 6, name) == 0)
+		n = asprintf(&msg, "%s: %s", at, reason);
+	else if (at)
+		n = asprintf(&msg, "%s: %s: %s", at, name, reason);
+	else
+		n = asprintf(&msg, "%s: %s", name, reason);
+	free(name);
+	return n < 0 ? NULL : msg;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1921,6 +2350,136 @@ static int expect_mapping(struct loader *l, const char *name)
 
 static int load_mapping(struct loader *l, const char *path, const char *pattern, const char *entry);
 
+static int load_raw(struct loader *l, const char *name, const char *entry, size_t rel_off, size_t leaf_off,
+		    int depth);
+
+/** The scalar event as plugin value @p node. @return 0, -ENOMEM. */
+static int raw_scalar(const yaml_event_t *ev, struct config_raw *node)
+{
+	char *item;
+
+	node->kind = CONFIG_RAW_SCALAR;
+	node->is_null = scalar_is_null(ev);
+	node->is_string = scalar_is_string(ev);
+	node->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	if (!(node->text = strdup(scalar_text(ev))))
+		return -ENOMEM;
+	/* A null is the empty list to config_list(), and one scalar a list of one. */
+	if (node->is_null)
+		return 0;
+	item = strdup(scalar_text(ev));
+	if (!item || strv_push(&node->items, item) < 0) {
+		free(item);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/** The items of the sequence just opened, as plugin value @p node. @return 0, -EINVAL, -ENOMEM. */
+static int raw_sequence(struct loader *l, const char *name, struct config_raw *node)
+{
+	int ret;
+
+	node->kind = CONFIG_RAW_LIST;
+	while ((ret = loader_next(l)) == 0 && l->event.type != YAML_SEQUENCE_END_EVENT) {
+		char *item;
+
+		if (l->event.type != YAML_SCALAR_EVENT)
+			return loader_fail(l, l->event.start_mark, "%s: expected a list of scalars", name);
+		item = strdup(scalar_text(&l->event));
+		if (!item || strv_push(&node->items, item) < 0) {
+			free(item);
+			return -ENOMEM;
+		}
+	}
+	return ret;
+}
+
+/** The pairs of the mapping just opened, below plugin value @p name. @return 0, -EINVAL, -ENOMEM. */
+static int raw_mapping(struct loader *l, const char *name, const char *entry, size_t rel_off, int depth)
+{
+	struct config_strv seen = {0};
+	int ret;
+
+	while ((ret = loader_next(l)) == 0 && l->event.type != YAML_MAPPING_END_EVENT) {
+		yaml_mark_t mark = l->event.start_mark;
+		const char *key = scalar_text(&l->event);
+		char *child, *copy;
+
+		if (l->event.type != YAML_SCALAR_EVENT || !is_raw_segment(key, strlen(key))) {
+			ret = loader_fail(l, mark, "%s: expected a key (printable, no space or '*')", name);
+			break;
+		}
+		if (depth >= RAW_MAX_DEPTH) {
+			ret = loader_fail(l, mark, "%s: nested deeper than %d levels", name, RAW_MAX_DEPTH);
+			break;
+		}
+		if (strv_contains(&seen, key)) {
+			ret = loader_fail(l, mark, "duplicate key '%s.%s'", echo_of(name).s, echo_of(key).s);
+			break;
+		}
+		copy = strdup(key);
+		child = join(name, key);
+		if (!copy || !child || strv_push(&seen, copy) < 0) {
+			free(copy);
+			free(child);
+			ret = -ENOMEM;
+			break;
+		}
+		ret = load_raw(l, child, entry, rel_off, strlen(name) + 1 - rel_off, depth + 1);
+		free(child);
+		if (ret < 0)
+			break;
+	}
+	strv_free(&seen);
+	return ret;
+}
+
+/**
+ * Read the value of plugin key @p name ("plugins.sip.users"), which no row
+ * describes, and keep it for the plugin's getters.
+ * @param rel_off where the key below the section starts in @p name.
+ * @param leaf_off where its last segment starts, counted from @p rel_off.
+ * @return 0, -EINVAL, -ENOMEM.
+ */
+static int load_raw(struct loader *l, const char *name, const char *entry, size_t rel_off, size_t leaf_off,
+		    int depth)
+{
+	struct config_raw node = {.leaf_off = leaf_off};
+	struct config_plugin *p;
+	char *reason = NULL;
+	yaml_mark_t mark;
+	int ret = loader_next(l);
+
+	if (ret < 0)
+		return ret;
+	mark = l->event.start_mark;
+	node.key = strdup(name + rel_off);
+	ret = node.key ? loader_where(l, mark, &node.where) : -ENOMEM;
+	if (ret < 0)
+		goto out;
+	if (l->event.type == YAML_SCALAR_EVENT)
+		ret = raw_scalar(&l->event, &node);
+	else if (l->event.type == YAML_SEQUENCE_START_EVENT)
+		ret = raw_sequence(l, name, &node);
+	else
+		node.kind = CONFIG_RAW_MAP;
+	if (ret < 0)
+		goto out;
+	/* The mapping's own value goes first, so values stay in file order. */
+	p = (struct config_plugin *)entry_find(l->cfg, &plugin_map, entry);
+	ret = p ? raw_put(p, &node, &reason) : -ENOMEM;
+	if (ret < 0) {
+		ret = loader_fail_option(l, mark, name, ret, reason);
+		goto out;
+	}
+	if (l->event.type == YAML_MAPPING_START_EVENT)
+		ret = raw_mapping(l, name, entry, rel_off, depth);
+out:
+	raw_free(&node);
+	return ret;
+}
+
 /** The value of plain key @p key (full name @p name, row pattern @p pattern): an option or a section. */
 static int load_child(struct loader *l, yaml_mark_t mark, const char *key, const char *name, const char *pattern,
 		      const char *entry)
@@ -1940,6 +2499,9 @@ static int load_child(struct loader *l, yaml_mark_t mark, const char *key, const
 			return ret;
 		return load_mapping(l, name, pattern, entry);
 	}
+	/* Below plugins.<name>, a key the core does not know is the plugin's own. */
+	if (entry && strncmp(pattern, "plugins.*.", 10) == 0)
+		return load_raw(l, name, entry, strlen(name) - strlen(key), 0, 1);
 out_unknown:
 	return loader_fail(l, mark, "unknown key '%s'", echo_of(name).s);
 }

@@ -46,6 +46,44 @@ struct config_zone {
 	struct config_origin *origins; /**< owned, private to config.c: where the entry and its fields came from */
 };
 
+/** What a plugin-specific value (struct config_raw) is. */
+enum config_raw_kind {
+	CONFIG_RAW_SCALAR = 0, /**< one value: ->text (and ->items, one item, or the items of a --set list) */
+	CONFIG_RAW_LIST,       /**< a YAML sequence of scalars: ->items */
+	CONFIG_RAW_MAP,        /**< a YAML mapping: its entries are the values whose key extends this one */
+};
+
+/**
+ * One plugin-specific value, plugins.<name>.<key>: the core does not know
+ * the key, so it keeps the text and where it came from, for the plugin's
+ * host config getters (host/host.c) to check on the plugin's behalf.
+ */
+struct config_raw {
+	char *key;                 /**< owned: dotted, below the section ("users.alice.password") */
+	size_t leaf_off;           /**< offset in key of its last segment: key[0..leaf_off-1] is the parent + '.' */
+	enum config_raw_kind kind;
+	char *text;                /**< owned: a SCALAR's text ("" for a YAML null); NULL otherwise */
+	struct config_strv items;  /**< SCALAR: its text (or, from --set, its comma-separated items); LIST: the items */
+	bool is_string;            /**< SCALAR: a string under the YAML 1.2 core schema (quoted, or plain non-number) */
+	bool plain;                /**< SCALAR: written plain (unquoted), as integers and booleans must be */
+	bool is_null;              /**< SCALAR: a YAML null (empty, ~ or null) */
+	bool from_set;             /**< set by --set: any text is accepted as any type */
+	char *where;               /**< owned: "FILE:LINE:COLUMN" or "--set KEY" */
+};
+
+/** plugins.<name>: one plugin's section. */
+struct config_plugin {
+	char *name;                /**< owned; the map key: [a-z][a-z0-9_]*, at most 31 characters */
+	int enabled;               /**< .enabled: load it, 0 or 1; default 1 */
+	char *path;                /**< owned; .path: the rd_<name>.so to load; NULL: search (host/loader.h) */
+	int fallback;              /**< .fallback: use its DNS fallback in GET /v1/resolve, 0 or 1; default 1 */
+	unsigned tcp_max_connections; /**< .tcp.max_connections: open TCP connections per listener, 1..100000 */
+	unsigned tcp_idle_timeout_ms; /**< .tcp.idle_timeout_ms: a silent TCP connection is closed, 100..3600000 */
+	struct config_raw *raw;    /**< owned array: every other key of the section, in file order */
+	size_t n_raw;
+	struct config_origin *origins; /**< owned, private to config.c: where the entry and its fields came from */
+};
+
 /**
  * The whole configuration. Every member is documented in etc/resolverd.yaml
  * and schemas/config.schema.json; names below mirror the dotted option names.
@@ -57,6 +95,7 @@ struct rd_config {
 		uint32_t network;            /**< dht.network, overlay id */
 		struct config_strv bootstrap; /**< dht.bootstrap, HOST:PORT each */
 		unsigned get_timeout_ms;     /**< dht.get_timeout_ms, read deadline, 10..10000 */
+		unsigned max_record_size;    /**< dht.max_record_size, bytes, 256..RECORD_MAX_SIZE: larger values are neither stored nor accepted */
 	} dht;
 	struct {
 		struct config_strv listen;   /**< http.listen, ADDR:PORT each */
@@ -119,6 +158,12 @@ struct rd_config {
 	struct {
 		enum log_level level;        /**< log.level */
 	} log;
+	struct config_plugin *plugins;   /**< owned array: plugins.<name>.*; sip, xmpp, h323 and tel by default */
+	size_t n_plugins;
+	struct {
+		struct config_strv servers;  /**< fallback.servers: DNS servers for plugin fallbacks, ADDR:PORT; empty: resolv.conf */
+		unsigned timeout_ms;         /**< fallback.timeout_ms: per try, 100..30000 */
+	} fallback;
 	struct config_origin *origins; /**< owned, private to config.c: where each option's value came from */
 };
 
@@ -139,7 +184,10 @@ int config_load(struct rd_config *cfg, const char *path, char **ret_error);
 /**
  * Apply one override "dotted.key=value"; lists are comma-separated.
  * Map keys may contain dots: "policy.domains.example.com.keys=HEX,HEX",
- * "dns.dht_zones.a.p2p.ns=ns1.a.p2p,ns2.a.p2p".
+ * "dns.dht_zones.a.p2p.ns=ns1.a.p2p,ns2.a.p2p". A plugin's own key is kept
+ * as text for its getters: "plugins.sip.min_expires=60",
+ * "plugins.sip.users.alice.password=secret" (the maps above it are made),
+ * "plugins.sip.listen=127.0.0.1:5060,127.0.0.1:5062" (a list to config_list()).
  * @param[out] ret_error on failure, an owned message "--set KEY: reason".
  * @return 0, -EINVAL.
  */
@@ -158,6 +206,43 @@ int config_set(struct rd_config *cfg, const char *assignment, char **ret_error);
  * @param[out] ret_error owned message on failure. @return 0, -EINVAL.
  */
 int config_validate(const struct rd_config *cfg, char **ret_error);
+
+/* ---- plugin sections: the host's config getters check values through these ---- */
+
+/** The plugins.<name> entry, borrowed from @p cfg, or NULL. */
+const struct config_plugin *config_plugin_find(const struct rd_config *cfg, const char *name);
+
+/** Was plugins.<name> named by the configuration file or a --set (not only a built-in default)? */
+bool config_plugin_is_explicit(const struct config_plugin *p);
+
+/** The index in p->raw of the value of @p key (dotted, below the section), or -1. */
+long config_plugin_raw_index(const struct config_plugin *p, const char *key);
+
+/**
+ * The text of @p r as a string option (borrowed from @p r).
+ * @return 0, -EINVAL (not a string: *ret_reason owned, without the option's name), -ENOMEM.
+ */
+int config_raw_string(const struct config_raw *r, const char **ret, char **ret_reason);
+
+/** @p r as an integer in [@p min, @p max]. @return 0, -EINVAL (*ret_reason owned), -ENOMEM. */
+int config_raw_uint(const struct config_raw *r, unsigned min, unsigned max, unsigned *ret, char **ret_reason);
+
+/** @p r as true (1) or false (0). @return 0, -EINVAL (*ret_reason owned), -ENOMEM. */
+int config_raw_bool(const struct config_raw *r, int *ret, char **ret_reason);
+
+/** @p r as a list of strings (one scalar is a list of one). @return 0, -EINVAL (*ret_reason owned), -ENOMEM. */
+int config_raw_list(const struct config_raw *r, const char *const **ret_v, size_t *ret_n, char **ret_reason);
+
+/**
+ * A message about plugins.<p->name>.@p key, placed like a core option's:
+ * "FILE:LINE:COLUMN: plugins.NAME.KEY: REASON" for a value from a file,
+ * "--set plugins.NAME.KEY: REASON" for an override, else at the section's
+ * own origin if it has one, else "plugins.NAME.KEY: REASON".
+ * @param r the value (p->raw[i]), or NULL when the key is absent.
+ * @return an owned string, NULL if out of memory.
+ */
+char *config_plugin_message(const struct config_plugin *p, const struct config_raw *r, const char *key,
+			    const char *reason);
 
 /**
  * Parse a listening endpoint "a.b.c.d:PORT" or "[IPv6]:PORT" (numeric

@@ -118,6 +118,8 @@ int cache_lookup_ready(struct cache *c, const struct cache_name *n, cache_view_c
 /**
  * Offer a wire record for @p name as if it had come from the DHT (used for
  * this node's own publications). Ignored when no entry exists for the name.
+ * @p wire must already be verified (this node signed it, or the publisher
+ * checked it): its signatures are not checked again.
  */
 void cache_offer(struct cache *c, enum record_kind kind, const char *name, const uint8_t *wire,
 		 size_t len);

@@ -18,6 +18,7 @@
 #include "resolverd/core/state.h"
 #include "resolverd/core/tokens.h"
 #include "resolverd/dns/server.h"
+#include "resolverd/host/host_api.h"
 #include "resolverd/http/http.h"
 #include "resolverd/overlay/overlay.h"
 
@@ -25,10 +26,12 @@
  * DESIGN
  * The main thread is the loop thread. Start-up order: state_dir, node key,
  * tokens and policy (pure data), then the loop, the overlay, the cache, the
- * publisher (which re-announces what the journal holds), the DNS server and
- * last the HTTP servers, so nothing is served before the core can answer.
- * Shutdown runs in reverse: HTTP first (pending requests get 503 and are
- * sent), DNS, then the cache (cancelling its listens), the publisher, the overlay (joining
+ * publisher (which re-announces what the journal holds), the plugins (their
+ * normalizers must be registered before anything normalizes a name), the
+ * DNS server and last the HTTP servers, so nothing is served before the core
+ * can answer. Shutdown runs in reverse: HTTP first (pending requests get 503
+ * and are sent), DNS, the plugins (deinit, their timers, sockets and queries
+ * released, dlclose), then the cache (cancelling its listens), the publisher, the overlay (joining
  * OpenDHT's threads, after which nothing posts to the loop) and the loop.
  */
 
@@ -45,6 +48,7 @@ struct daemon {
 	struct overlay *overlay;
 	struct cache *cache;
 	struct publisher *publisher;
+	struct hosts *hosts;
 	struct dns_server *dns;
 	struct http_server *http;
 	uv_signal_t sigint, sigterm;
@@ -115,7 +119,7 @@ static int start_overlay(struct daemon *d)
 	struct overlay_conf oc = {
 		.listen = (struct sockaddr *)&ss, .listen_len = len, .network = d->cfg->dht.network,
 		.bootstrap = (const char *const *)d->cfg->dht.bootstrap.v, .n_bootstrap = d->cfg->dht.bootstrap.n,
-		.state_dir = d->cfg->state_dir, .max_value_size = RECORD_MAX_SIZE,
+		.state_dir = d->cfg->state_dir, .max_value_size = d->cfg->dht.max_record_size,
 	};
 	rc = overlay_new(&oc, &d->loop, &d->overlay);
 	if (rc < 0)
@@ -133,16 +137,21 @@ static int start_core(struct daemon *d)
 	};
 	if (!(d->cache = cache_new(&d->loop, d->overlay, d->policy, &cc)))
 		return -ENOMEM;
-	struct publisher_conf pc = {.state_dir = cfg->state_dir, .max_publications = cfg->publish.max_publications};
+	struct publisher_conf pc = {.state_dir = cfg->state_dir, .max_publications = cfg->publish.max_publications,
+				    .max_record_size = cfg->dht.max_record_size};
 	int rc = publisher_new(&d->loop, d->overlay, d->cache, &d->key, d->policy, &pc, &d->publisher);
 	if (rc < 0)
 		return rc;
 	cache_set_seed(d->cache, publisher_seed, d->publisher);
+	struct hosts_ctx hx = {.cfg = cfg, .loop = &d->loop, .cache = d->cache, .publisher = d->publisher};
+	if ((rc = hosts_start(&hx, false, &d->hosts)) < 0)
+		return rc;
 	if ((rc = dns_server_start(&d->loop, d->cache, cfg, &d->dns)) < 0)
 		return rc;
 	struct http_ctx hc = {
 		.loop = &d->loop, .cache = d->cache, .publisher = d->publisher, .overlay = d->overlay,
-		.tokens = d->tokens, .cfg = cfg, .key = &d->key, .dns = d->dns, .started = cache_now(),
+		.tokens = d->tokens, .cfg = cfg, .key = &d->key, .dns = d->dns, .hosts = d->hosts,
+		.started = cache_now(),
 	};
 	if ((rc = http_start(&hc, &d->http)) < 0)
 		return rc;
@@ -179,6 +188,7 @@ static void stop_all(struct daemon *d)
 {
 	http_stop(d->http);
 	dns_server_stop(d->dns);
+	hosts_stop(d->hosts);
 	cache_free(d->cache);
 	publisher_free(d->publisher);
 	overlay_free(d->overlay);

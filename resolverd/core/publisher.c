@@ -44,6 +44,7 @@ struct publisher {
 	const struct keypair *key;
 	const struct policy *policy;
 	unsigned max_publications;
+	size_t max_record_size;     /**< dht.max_record_size */
 	char *journal_path;         /**< owned */
 	int journal_fd;             /**< O_APPEND, or -1 */
 	size_t journal_entries;     /**< entries in the file, live or not */
@@ -397,7 +398,8 @@ int publisher_new(struct rd_loop *loop, struct overlay *ov, struct cache *c,
 	if (!p)
 		return -ENOMEM;
 	*p = (struct publisher){.loop = loop, .ov = ov, .cache = c, .key = key, .policy = policy,
-		.max_publications = conf->max_publications, .journal_fd = -1};
+		.max_publications = conf->max_publications, .journal_fd = -1,
+		.max_record_size = conf->max_record_size ? conf->max_record_size : RECORD_MAX_SIZE};
 	int rc = -ENOMEM;
 	p->journal_path = state_path(conf->state_dir, JOURNAL_NAME);
 	if (!p->journal_path || map_init(&p->by_id) < 0 || map_init(&p->by_uri) < 0)
@@ -458,8 +460,11 @@ static int sign_and_store(struct publisher *p, const struct record *fields, cons
 	int rc = record_encode(fields, p->key, wire, &len);
 	if (rc < 0)
 		return rc;
+	if (len > p->max_record_size)
+		return -EMSGSIZE;
+	/* Just signed here: parse it back without verifying our own signature. */
 	struct record *rec = NULL;
-	if ((rc = record_decode(wire, len, &rec)) < 0)
+	if ((rc = record_decode_trusted(wire, len, &rec)) < 0)
 		return rc == -ENOMEM ? rc : -EIO;
 	return store(p, rec, ret_rec);
 }
@@ -548,6 +553,10 @@ int publisher_submit(struct publisher *p, const uint8_t *wire, size_t len, const
 		     const char **ret_reason)
 {
 	struct record *rec = NULL;
+	if (len > p->max_record_size) {
+		*ret_reason = "the record is larger than this node's dht.max_record_size";
+		return -EMSGSIZE;
+	}
 	int rc = record_decode(wire, len, &rec);
 	if (rc < 0) {
 		*ret_reason = rc == -EKEYREJECTED ? "the record's signature does not verify"

@@ -31,6 +31,7 @@
 struct publisher_conf {
 	const char *state_dir;     /**< borrowed for publisher_new() */
 	unsigned max_publications; /**< publish.max_publications */
+	unsigned max_record_size;  /**< dht.max_record_size: no larger record is signed or kept; 0: RECORD_MAX_SIZE */
 };
 
 struct publisher;
@@ -62,7 +63,7 @@ struct publish_req {
  * Sign @p req with the node key, persist it, announce it.
  * @param[out] ret_rec the stored record, borrowed until the next publisher call.
  * @return 0, -EACCES (policy refuses the node key), -ENOSPC (max_publications),
- *         -EINVAL/-EMSGSIZE (fields), -EIO (journal).
+ *         -EINVAL (fields), -EMSGSIZE (over max_record_size), -EIO (journal).
  */
 int publisher_publish(struct publisher *p, const struct publish_req *req, const struct record **ret_rec);
 
@@ -77,7 +78,7 @@ int publisher_unpublish(struct publisher *p, enum record_kind kind, const char *
  * Keep alive a record signed elsewhere.
  * @param[out] ret_reason on failure, a static sentence for the client.
  * @return 0, -EBADMSG (malformed or not normalized), -EKEYREJECTED (signature),
- *         -EACCES (policy), -ETIME (already expired), -EALREADY (a record with
+ *         -EACCES (policy), -EMSGSIZE (over max_record_size), -ETIME (already expired), -EALREADY (a record with
  *         the same or higher seq is kept), -ENOSPC, -EIO.
  */
 int publisher_submit(struct publisher *p, const uint8_t *wire, size_t len, const struct record **ret_rec,

@@ -626,6 +626,16 @@ int record_decode(const uint8_t *wire, size_t len, struct record **ret_rec)
 	return record_materialize(&parsed, &v, wire, len, ret_rec);
 }
 
+int record_decode_trusted(const uint8_t *wire, size_t len, struct record **ret_rec)
+{
+	struct record parsed = {0};
+	struct record_view v = {0};
+	if (wire == NULL || len > RECORD_MAX_SIZE)
+		return -EBADMSG;
+	int err = parse_record(wire, len, &parsed, &v);
+	return err < 0 ? err : record_materialize(&parsed, &v, wire, len, ret_rec);
+}
+
 void record_free(struct record *rec)
 {
 	free(rec);

@@ -49,6 +49,8 @@ struct rd_host {
 	struct host_link timers;    /**< list head: struct rd_timer the plugin holds */
 	struct host_link socks;     /**< list head: struct rd_sock the plugin holds */
 	struct host_link queries;   /**< list head: DNS queries in flight */
+	unsigned tcp_max_connections; /**< plugins.<name>.tcp.max_connections per listener; 0: net.c's default */
+	unsigned tcp_idle_timeout_ms; /**< plugins.<name>.tcp.idle_timeout_ms; 0: net.c's default */
 	void *ctx;                  /**< host.c's own per-plugin context */
 };
 

@@ -116,6 +116,34 @@ void answers_update(struct answers *a, const struct cache_view *view)
 	}
 }
 
+void answers_forget(struct answers *a, const char *uri)
+{
+	pthread_rwlock_wrlock(&a->lock);
+	struct answer *old = (struct answer *)map_get(&a->map, uri);
+	if (old)
+		map_remove(&a->map, &old->node);
+	pthread_rwlock_unlock(&a->lock);
+	if (old)
+		answer_free(old);
+}
+
+struct MHD_Response *answers_render_fallback(const char *uri, uint64_t at, const struct rd_target *targets,
+					     size_t n, unsigned *ret_status)
+{
+	uint64_t now = cache_now();
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < n; i++) {
+		uint64_t until = at + targets[i].ttl;
+		json_array_append_new(list, json_pack("{s:s, s:f, s:I, s:I, s:s}", "contact", targets[i].url, "q",
+						      targets[i].q / (double)RD_Q_MAX, "expires",
+						      (json_int_t)(until > now ? until - now : 0), "expires_at",
+						      (json_int_t)until, "via", targets[i].via));
+	}
+	json_t *o = json_pack("{s:s, s:o, s:s}", "uri", uri, "bindings", list, "source", "dns");
+	*ret_status = MHD_HTTP_OK;
+	return json_response_new(o);
+}
+
 void answers_sweep(struct answers *a, uint64_t now)
 {
 	pthread_rwlock_wrlock(&a->lock);

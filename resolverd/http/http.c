@@ -251,7 +251,11 @@ static void on_sweep(uv_timer_t *timer)
 void http_on_cache_change(void *ud, const struct cache_view *view)
 {
 	struct http_server *srv = ud;
-	answers_update(&srv->answers, view);
+	/* No binding where a plugin has a fallback: the loop must ask it, so no ready answer. */
+	if (view->n == 0 && hosts_can_fallback(srv->ctx.hosts, view->uri))
+		answers_forget(&srv->answers, view->uri);
+	else
+		answers_update(&srv->answers, view);
 }
 
 static int start_daemon(struct http_server *srv, const char *listen)
@@ -347,6 +351,7 @@ void http_stop(struct http_server *srv)
 		return;
 	atomic_store(&srv->stopping, true);
 	cache_fail_waiters(srv->ctx.cache);
+	hosts_fail_waiters(srv->ctx.hosts);
 	/* Let the handler threads send what the loop has answered (bounded wait). */
 	for (int i = 0; i < 200 && atomic_load(&srv->in_flight) > 0; i++) {
 		loop_run_jobs(srv->ctx.loop);

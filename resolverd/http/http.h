@@ -11,6 +11,7 @@
 #include "resolverd/core/publisher.h"
 #include "resolverd/core/tokens.h"
 #include "resolverd/dns/server.h"
+#include "resolverd/host/host_api.h"
 #include "resolverd/overlay/overlay.h"
 
 /*
@@ -41,6 +42,7 @@ struct http_ctx {
 	const struct rd_config *cfg;
 	const struct keypair *key;
 	struct dns_server *dns;    /**< answers /dns-query */
+	struct hosts *hosts;       /**< the plugins, for their DNS fallback in GET /v1/resolve; may be NULL */
 	uint64_t started;          /**< unix seconds at start-up */
 };
 

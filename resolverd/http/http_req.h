@@ -149,6 +149,15 @@ void answers_deinit(struct answers *a);
 bool answers_try_serve(struct answers *a, struct MHD_Connection *conn, const char *uri, uint64_t now);
 /** Loop thread: replace the answer of view->uri. */
 void answers_update(struct answers *a, const struct cache_view *view);
+/** Loop thread: drop the ready answer of @p uri, if any (a plugin's fallback must be asked instead). */
+void answers_forget(struct answers *a, const char *uri);
+/**
+ * Any thread: the 200 resolve response for a plugin's DNS fallback answer
+ * @p targets (best first), computed at @p at (each lives ttl from then):
+ * bindings {contact, q, expires, expires_at, via}, source "dns".
+ */
+struct MHD_Response *answers_render_fallback(const char *uri, uint64_t at, const struct rd_target *targets,
+					     size_t n, unsigned *ret_status);
 /** Loop thread: drop answers rendered before @p now. */
 void answers_sweep(struct answers *a, uint64_t now);
 /** Any thread: the resolve response for @p view (200 JSON or 404 problem). */

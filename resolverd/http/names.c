@@ -240,7 +240,8 @@ static void run_put(struct http_req *req)
 	const struct record *rec = NULL;
 	int rc = publisher_publish(req->srv->ctx.publisher, &pr, &rec);
 	if (rc < 0) {
-		ops_publish_error(req, rc, "the policy does not let this node's key publish for this name");
+		ops_publish_error(req, rc, rc == -EACCES ? "the policy does not let this node's key publish for this name"
+							 : NULL);
 		return;
 	}
 	http_req_complete(req, MHD_HTTP_OK, json_response_new(record_json(rec, cache_now(), true)));

@@ -21,12 +21,47 @@ void ops_complete_problem(struct http_req *req, unsigned status, const char *slu
 
 /* ---- resolve -------------------------------------------------------------- */
 
+/*
+ * No live binding, and the URI's scheme belongs to a plugin with a DNS
+ * fallback: its answer is a 200 with source "dns". "No such server" is the
+ * plain 404; a DNS failure is the 404 too, with "fallback": "timeout" or
+ * "error" saying the answer may be incomplete. host.c caches each outcome.
+ */
+static void on_fallback(void *ud, int status, uint64_t at, const struct rd_target *targets, size_t n)
+{
+	struct http_req *req = ud;
+	unsigned code = 0;
+	struct MHD_Response *resp;
+	if (status == -ECANCELED) {
+		ops_complete_problem(req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting-down", "the node is shutting down", NULL);
+		return;
+	}
+	if (status == 0) {
+		resp = answers_render_fallback(req->parts.uri, at, targets, n, &code);
+	} else if (status == -ENOENT) {
+		struct cache_view empty = {.kind = RECORD_BINDING, .uri = req->parts.uri, .source = "dht", .now = at};
+		resp = answers_render(&empty, &code);
+	} else {
+		code = MHD_HTTP_NOT_FOUND;
+		resp = problem_new_with(code, "no-binding",
+					status == -ETIMEDOUT ? "no live binding for this URI; its DNS fallback timed out"
+							     : "no live binding for this URI; its DNS fallback failed",
+					"fallback", status == -ETIMEDOUT ? "timeout" : "error");
+	}
+	http_req_complete(req, code, resp);
+}
+
 static void on_resolved(void *ud, const struct cache_view *view)
 {
 	struct http_req *req = ud;
 	if (!view) {
 		ops_complete_problem(req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting-down", "the node is shutting down", NULL);
 		return;
+	}
+	if (view->n == 0 && hosts_can_fallback(req->srv->ctx.hosts, view->uri)) {
+		answers_forget(&req->srv->answers, view->uri);
+		if (hosts_fallback(req->srv->ctx.hosts, &req->parts, on_fallback, req) == 0)
+			return;
 	}
 	unsigned status = 0;
 	struct MHD_Response *resp = answers_render(view, &status);
@@ -92,9 +127,13 @@ void ops_publish_error(struct http_req *req, int rc, const char *reason)
 				 "this node keeps no more publications (publish.max_publications)", NULL);
 		break;
 	case -EINVAL:
-	case -EMSGSIZE:
 		ops_complete_problem(req, MHD_HTTP_BAD_REQUEST, "invalid-field",
 				 "the binding does not fit in a record (see schemas/record-format.md)", NULL);
+		break;
+	case -EMSGSIZE:
+		ops_complete_problem(req, MHD_HTTP_BAD_REQUEST, reason ? "invalid-record" : "invalid-field",
+				 reason ? reason : "the record would be larger than dht.max_record_size bytes",
+				 reason ? "record" : NULL);
 		break;
 	case -EBADMSG:
 	case -EKEYREJECTED:

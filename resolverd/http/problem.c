@@ -51,14 +51,20 @@ struct MHD_Response *json_response_new(json_t *o)
 struct MHD_Response *problem_new(unsigned status, const char *slug, const char *detail,
 				 const char *field)
 {
+	return problem_new_with(status, slug, detail, field ? "field" : NULL, field);
+}
+
+struct MHD_Response *problem_new_with(unsigned status, const char *slug, const char *detail, const char *key,
+				      const char *value)
+{
 	char type[128];
 	snprintf(type, sizeof(type), "urn:resolverd:problem:%s", slug);
 	json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", problem_title(status),
 			      "status", (int)status, "detail", detail);
 	if (!o)
 		return NULL;
-	if (field)
-		json_object_set_new(o, "field", json_string(field));
+	if (key && value)
+		json_object_set_new(o, key, json_string(value));
 	char *body = json_dumps(o, JSON_FLAGS);
 	json_decref(o);
 	return from_text(body, "application/problem+json");

@@ -15,6 +15,10 @@
 struct MHD_Response *problem_new(unsigned status, const char *slug, const char *detail,
 				 const char *field);
 
+/** problem_new() with one more string member @p key: @p value (e.g. "fallback": "timeout"). Any thread. */
+struct MHD_Response *problem_new_with(unsigned status, const char *slug, const char *detail, const char *key,
+				      const char *value);
+
 /** The reason phrase of @p status ("Not Found"), used as the problem's title. */
 const char *problem_title(unsigned status);
 

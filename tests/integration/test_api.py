@@ -295,7 +295,8 @@ class Api(harness.ResolverdTestCase):
             "policy.domains.deleg.example.keys=" + cls.domain_pub,
             "dns.dht_zones.p2p.ns=ns1.p2p",
         ]).start()
-        cls.cap = cls.node("cap", extra=["resolve.max_bindings=2", "publish.max_publications=3"]).start()
+        cls.cap = cls.node("cap", extra=["resolve.max_bindings=2", "publish.max_publications=3",
+                                         "dht.max_record_size=256"]).start()
         cls.acl = cls.node("acl", extra=["http.read_acl=10.0.0.0/8"]).start()
         # One request per second per client, three at once: a few requests empty the bucket.
         cls.limited = cls.node("limited", extra=["http.rate_limit.requests_per_second=1",
@@ -524,27 +525,32 @@ class Api(harness.ResolverdTestCase):
         self.assertEqual(self.status()["publications"], before["publications"])
 
     def test_a02_equivalent_spellings_resolve_alike(self):
-        r = self.publish("SIP:Carol@EXAMPLE.com:5060", "sip:carol@192.0.2.20", instance="c1")
+        # The sip plugin's address of record (RFC 3261 10.3, 19.1.4): parameters and headers dropped, host
+        # case folded, unreserved escapes decoded, user case kept, an explicit port kept.
+        r = self.publish("SIP:Carol@EXAMPLE.com;transport=tcp", "sip:carol@192.0.2.20", instance="c1")
         self.assert_publication(r, "sip:Carol@example.com", "sip:carol@192.0.2.20", "c1")
-        spellings = ["sip:Carol@example.com", "sip:Carol@Example.COM", "sip:Carol@example.com:5060",
-                     "Sip:%43%61rol@EXAMPLE.com", "sip:Car%6Fl@example.com:5060", "SIP:%43arol@eXample.coM"]
+        spellings = ["sip:Carol@example.com", "sip:Carol@Example.COM", "sip:Carol@example.com;user=phone",
+                     "Sip:%43%61rol@EXAMPLE.com", "sip:Car%6Fl@example.com?subject=hi", "SIP:%43arol@eXample.coM"]
         for s in spellings:
             r = self.resolve(s)
             self.assertEqual(r.status, 200, (s, r))
             self.assertEqual(r.json["uri"], "sip:Carol@example.com", s)
             self.assertEqual([b["contact"] for b in r.json["bindings"]], ["sip:carol@192.0.2.20"], s)
-        # The user part is case-sensitive, and a non-default port is another URI.
-        self.assert_problem(self.resolve("sip:carol@example.com"), 404, "no-binding")
-        self.assert_problem(self.resolve("sip:Carol@example.com:5061"), 404, "no-binding")
-        # Unreserved escapes are decoded (~), others kept with upper-case hex.
-        r = self.publish("xmpp:D%7eve%2fx@Jabber.EXAMPLE", "xmpp:dave@jabber.example/phone", instance="x")
-        self.assert_publication(r, "xmpp:D~ve%2Fx@jabber.example", "xmpp:dave@jabber.example/phone", "x")
-        for s in ["xmpp:D~ve%2Fx@jabber.example", "XMPP:D%7Eve%2fx@JABBER.example"]:
+        # The user part is case-sensitive; a port, even the default one, and sips: make other URIs.
+        for other in ["sip:carol@example.com", "sip:Carol@example.com:5060", "sip:Carol@example.com:5061",
+                      "sips:Carol@example.com"]:
+            self.assert_problem(self.resolve(other), 404, "no-binding")
+        # xmpp: nodeprep folds the local part's case; unreserved escapes are decoded (~).
+        r = self.publish("xmpp:D%7eve@Jabber.EXAMPLE", "xmpp:dave@jabber.example/phone", instance="x")
+        self.assert_publication(r, "xmpp:d~ve@jabber.example", "xmpp:dave@jabber.example/phone", "x")
+        for s in ["xmpp:d~ve@jabber.example", "XMPP:D%7EVE@JABBER.example", "xmpp:D~Ve@jabber.example?message"]:
             r = self.resolve(s)
             self.assertEqual(r.status, 200, (s, r))
-            self.assertEqual(r.json["uri"], "xmpp:D~ve%2Fx@jabber.example")
+            self.assertEqual(r.json["uri"], "xmpp:d~ve@jabber.example")
+        # A '/' in a local part is refused by nodeprep, escaped or not.
+        self.assert_problem(self.resolve("xmpp:d%2Fve@jabber.example"), 400, "invalid-field", "uri")
         # Unpublish accepts any spelling too.
-        self.assertEqual(self.unpublish("sip:%43arol@EXAMPLE.COM:5060", "c1").status, 204)
+        self.assertEqual(self.unpublish("sip:%43arol@EXAMPLE.COM;transport=udp", "c1").status, 204)
         self.assert_problem(self.resolve("sip:Carol@example.com"), 404, "no-binding")
 
     def test_a03_republish_replaces_and_instances_are_ordered_by_q(self):
@@ -582,6 +588,22 @@ class Api(harness.ResolverdTestCase):
         # publish.max_publications=3 on this node: a fourth one does not fit.
         self.assert_problem(self.publish("sip:more@cap.example", "sip:more@192.0.2.41", node=self.cap),
                             507, "storage-full")
+
+    def test_a04b_max_record_size_caps_what_is_signed_and_accepted(self):
+        # dht.max_record_size=256 on the cap node: a binding whose record would be larger is refused...
+        long_contact = "sip:" + "l" * 200 + "@192.0.2.42"
+        before = self.status(self.cap)["publications"]
+        r = self.publish("sip:long@cap.example", long_contact, node=self.cap)
+        self.assert_problem(r, 400, "invalid-field")
+        self.assertIn("dht.max_record_size", r.json["detail"])
+        self.assertEqual(self.status(self.cap)["publications"], before)
+        self.assert_problem(self.resolve("sip:long@cap.example", node=self.cap), 404, "no-binding")
+        # ...and so is the same record signed elsewhere, which a node with the format's cap takes.
+        rec = self.signed("publish", "sip:long@cap.example", long_contact, "--key", self.lock_key)
+        r = self.submit(rec, node=self.cap)
+        self.assert_problem(r, 400, "invalid-record", "record")
+        self.assertIn("dht.max_record_size", r.json["detail"])
+        self.assertEqual(self.submit(rec).status, 201)
 
     def test_a05_expiry(self):
         uri = "sip:brief@happy.example"
@@ -1431,7 +1453,7 @@ class Api(harness.ResolverdTestCase):
         try:
             resolved = published = 0
             for i in range(200):
-                r = self.resolve("SIP:steady@CONC.example:5060")
+                r = self.resolve("SIP:steady@CONC.example;transport=tcp")
                 self.assertEqual(r.status, 200, r)
                 self.assertEqual(r.json["uri"], uri)
                 self.assertEqual(len(r.json["bindings"]), 1, r)

@@ -90,8 +90,8 @@ class ConfigSchemaTest(unittest.TestCase):
 
     def test_shipped_config_sets_every_option_to_its_default(self):
         defaults = dict(leaf_defaults(self.schema))
-        # 41 options: the three maps (http.tokens, policy.domains, dns.dht_zones) count as one each.
-        self.assertEqual(len(defaults), 41)
+        # 45 options: the four maps (http.tokens, policy.domains, dns.dht_zones, plugins) count as one each.
+        self.assertEqual(len(defaults), 45)
         self.assertEqual(set(leaf_names(self.config, set(defaults))), set(defaults))
         for dotted, default in defaults.items():
             with self.subTest(option=dotted):
@@ -121,6 +121,11 @@ class ConfigSchemaTest(unittest.TestCase):
                                                                                              "tel:*"]}})
         doc = with_value(doc, "policy.domains", {"Example.COM": {"keys": [HEX_KEY, HEX_KEY.upper()]}})
         doc = with_value(doc, "policy.default", "keys")
+        doc = with_value(doc, "fallback.servers", ["192.0.2.53:53", "[2001:db8::53]:5353"])
+        doc = with_value(doc, "plugins.sip", {"enabled": False, "fallback": False, "path": "/opt/rd_sip.so",
+                                              "listen": ["127.0.0.1:5060"], "min_expires": 30, "realm": "",
+                                              "users": {"alice": {"password": "s3cret"}}})
+        doc = with_value(doc, "plugins.mock", {"greeting": "hello", "nested": {"a": [1, 2]}})
         self.assert_valid(doc)
 
     def test_bad_documents_are_rejected(self):
@@ -158,6 +163,15 @@ class ConfigSchemaTest(unittest.TestCase):
             "empty scope": ("http.tokens", {"ops": {"token": "0123456789abcdef", "scopes": [""]}}),
             "empty state_dir": ("state_dir", ""),
             "null section": ("http", None),
+            "fallback timeout below range": ("fallback.timeout_ms", 99),
+            "fallback server by name": ("fallback.servers", ["dns.example:53"]),
+            "plugin name with capitals": ("plugins.Sip", {}),
+            "plugin enabled not a boolean": ("plugins.xmpp.enabled", "yes"),
+            "plugin path empty": ("plugins.tel.path", ""),
+            "plugin key with a dot": ("plugins.mock", {"a.b": 1}),
+            "sip min_expires not an integer": ("plugins.sip.min_expires", "60"),
+            "sip listen by name": ("plugins.sip.listen", ["localhost:5060"]),
+            "sip user without password": ("plugins.sip.users", {"alice": {}}),
         }
         for what, (dotted, value) in bad.items():
             with self.subTest(what=what):

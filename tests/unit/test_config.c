@@ -289,6 +289,22 @@ static void assert_maps_eq(const struct rd_config *a, const struct rd_config *b)
 		cr_assert_eq(a->dns.zones[i].serial, b->dns.zones[i].serial, "serial");
 		cr_assert_eq(a->dns.zones[i].negative_ttl, b->dns.zones[i].negative_ttl, "negative_ttl");
 	}
+	cr_assert_eq(a->n_plugins, b->n_plugins, "plugins size");
+	for (size_t i = 0; i < a->n_plugins; i++) {
+		const struct config_plugin *pa = &a->plugins[i], *pb = &b->plugins[i];
+
+		cr_assert_str_eq(pa->name, pb->name);
+		cr_assert_eq(pa->enabled, pb->enabled, "plugins.%s.enabled", pa->name);
+		assert_opt_str_eq(pa->path, pb->path, "path");
+		cr_assert_eq(pa->fallback, pb->fallback, "plugins.%s.fallback", pa->name);
+		cr_assert_eq(pa->n_raw, pb->n_raw, "plugins.%s: values", pa->name);
+		for (size_t k = 0; k < pa->n_raw; k++) {
+			cr_assert_str_eq(pa->raw[k].key, pb->raw[k].key);
+			cr_assert_eq(pa->raw[k].kind, pb->raw[k].kind);
+			assert_opt_str_eq(pa->raw[k].text, pb->raw[k].text, "plugin value");
+			assert_strv_eq(&pa->raw[k].items, &pb->raw[k].items, "plugin list");
+		}
+	}
 }
 
 /* Assert that every option of @p a equals that of @p b. */
@@ -333,6 +349,8 @@ static void assert_config_eq(const struct rd_config *a, const struct rd_config *
 	cr_assert_eq(a->cache.max_entries, b->cache.max_entries, "cache.max_entries");
 	cr_assert_eq(a->cache.idle_s, b->cache.idle_s, "cache.idle_s");
 	cr_assert_eq(a->log.level, b->log.level, "log.level");
+	assert_strv_eq(&a->fallback.servers, &b->fallback.servers, "fallback.servers");
+	cr_assert_eq(a->fallback.timeout_ms, b->fallback.timeout_ms, "fallback.timeout_ms");
 	assert_maps_eq(a, b);
 }
 
@@ -385,6 +403,8 @@ static const char *const non_defaults[] = {
 	"cache.max_entries=13",
 	"cache.idle_s=14",
 	"log.level=debug",
+	"fallback.servers=192.0.2.53:53",
+	"fallback.timeout_ms=100",
 };
 
 /* A file that sets every option, most to a bound, in block and flow style. */
@@ -498,6 +518,20 @@ Test(config, defaults_are_the_documented_values)
 	cr_assert_eq(cfg.cache.max_entries, 100000);
 	cr_assert_eq(cfg.cache.idle_s, 300);
 	cr_assert_eq(cfg.log.level, LOG_LEVEL_INFO);
+	assert_strv(&cfg.fallback.servers, NULL);
+	cr_assert_eq(cfg.fallback.timeout_ms, 2000);
+	/* The protocol plugins are on by default, each with its fallback; none is named by a file yet. */
+	cr_assert_eq(cfg.n_plugins, 4);
+	for (size_t i = 0; i < cfg.n_plugins; i++) {
+		static const char *const names[] = {"sip", "xmpp", "h323", "tel"};
+
+		cr_assert_str_eq(cfg.plugins[i].name, names[i]);
+		cr_assert_eq(cfg.plugins[i].enabled, 1);
+		cr_assert_eq(cfg.plugins[i].fallback, 1);
+		cr_assert_null(cfg.plugins[i].path);
+		cr_assert_eq(cfg.plugins[i].n_raw, 0);
+		cr_assert_not(config_plugin_is_explicit(&cfg.plugins[i]));
+	}
 	cr_assert_eq(config_validate(&cfg, NULL), 0);
 	config_deinit(&cfg);
 	config_deinit(&cfg); /* twice is harmless */
@@ -573,6 +607,8 @@ Test(config, non_default_list_covers_every_option)
 	cr_assert_neq(cfg.cache.max_entries, defaults.cache.max_entries);
 	cr_assert_neq(cfg.cache.idle_s, defaults.cache.idle_s);
 	cr_assert_neq(cfg.log.level, defaults.log.level);
+	cr_assert_neq(cfg.fallback.servers.n, defaults.fallback.servers.n);
+	cr_assert_neq(cfg.fallback.timeout_ms, defaults.fallback.timeout_ms);
 	config_deinit(&cfg);
 	config_deinit(&defaults);
 }
@@ -603,7 +639,7 @@ Test(config, shipped_file_comments_every_option)
 	free(line);
 	free(prev);
 	free(path);
-	cr_assert_eq(options, 41, "%d option lines", options);
+	cr_assert_eq(options, 54, "%d option lines", options);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -886,6 +922,21 @@ static const struct bad_case bad_files[] = {
 	{"dns:\n  rrl: 5\n", "F:2:8: dns.rrl: expected a mapping"},
 	{"dns: {rrl: {slip: 11}}\n", "F:1:19: dns.rrl.slip: 11 is out of range 0..10"},
 	{"dns: {tcp: {idle_timeout_ms: 99}}\n", "F:1:30: dns.tcp.idle_timeout_ms: 99 is out of range 100..600000"},
+	/* plugins: the core keys are typed, the plugin's own keys only structured */
+	{"plugins:\n  Sip: {}\n", "F:2:3: plugins: 'Sip' is not a plugin name (a-z, then up to 30 of a-z 0-9 _)"},
+	{"plugins:\n  sip: {enabled: yes}\n", "F:2:18: plugins.sip.enabled: 'yes' is not one of false|true"},
+	{"plugins:\n  sip: {fallback: 1}\n", "F:2:19: plugins.sip.fallback: '1' is not one of false|true"},
+	{"plugins:\n  sip: {path: \"\"}\n", "F:2:15: plugins.sip.path: must not be empty"},
+	{"plugins:\n  sip: {a.b: 1}\n", "F:2:9: unknown key 'plugins.sip.a.b'"},
+	{"plugins:\n  sip:\n    listen: [{a: 1}]\n", "F:3:14: plugins.sip.listen: expected a list of scalars"},
+	{"plugins:\n  sip:\n    users: {alice: {}, alice: {}}\n", "F:3:24: duplicate key 'plugins.sip.users.alice'"},
+	{"plugins:\n  sip:\n    users: {\"a b\": {}}\n",
+	 "F:3:13: plugins.sip.users: expected a key (printable, no space or '*')"},
+	{"plugins: {sip: {a: {b: {c: {d: {e: 1}}}}}}\n", "F:1:33: plugins.sip.a.b.c.d: nested deeper than 4 levels"},
+	{"plugins: {sip: {x: &a 1}}\n", "F:1:20: YAML anchors (&a) are not supported"},
+	{"fallback: {timeout_ms: 99}\n", "F:1:24: fallback.timeout_ms: 99 is out of range 100..30000"},
+	{"fallback: {servers: [\"dns.example:53\"]}\n",
+	 "F:1:22: fallback.servers: 'dns.example:53' is not ADDR:PORT (a.b.c.d:PORT or [IPv6]:PORT)"},
 	/* YAML features refused, and broken YAML */
 	{"dht:\n  network: &n 1\nhttp:\n  threads: *n\n", "F:4:12: YAML aliases are not supported"},
 	{"dht:\n  network: 1\nhttp:\n  threads: *n\n", "F:4:12: YAML aliases are not supported"},
@@ -1918,6 +1969,208 @@ Test(config, parse_endpoint_rejects_and_writes_nothing)
 /* ------------------------------------------------------------------------- */
 /* Allocation failures (without ASan: see the malloc above).                 */
 /* ------------------------------------------------------------------------- */
+/* plugins.<name>: the core's keys, and the plugin's own kept as text.       */
+/* ------------------------------------------------------------------------- */
+
+static const char plugin_yaml[] =
+	"plugins:\n"
+	"  sip:\n"
+	"    enabled: false\n"
+	"    fallback: false\n"
+	"    path: /opt/rd_sip.so\n"
+	"    listen: [\"127.0.0.1:5060\", \"[::1]:5060\"]\n"
+	"    min_expires: 60\n"
+	"    realm: \"example.org\"\n"
+	"    flag: true\n"
+	"    users:\n"
+	"      alice: {password: \"s3cret\"}\n"
+	"      bob.smith:\n"
+	"        password: 'x'\n"
+	"  mock: {greeting: hi, empty: ~}\n";
+
+/** The value of @p key in plugin @p name of @p cfg; it must exist. */
+static const struct config_raw *raw_of(const struct rd_config *cfg, const char *name, const char *key)
+{
+	const struct config_plugin *p = config_plugin_find(cfg, name);
+	long i;
+
+	cr_assert_not_null(p, "no plugins.%s", name);
+	i = config_plugin_raw_index(p, key);
+	cr_assert_geq(i, 0, "no plugins.%s.%s", name, key);
+	return &p->raw[i];
+}
+
+Test(config, plugin_sections_keep_their_own_keys)
+{
+	static const char *const keys[] = {
+		"listen", "min_expires", "realm", "flag", "users", "users.alice", "users.alice.password",
+		"users.bob.smith", "users.bob.smith.password",
+	};
+	const struct config_plugin *sip;
+	struct rd_config cfg;
+	char *err;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	cr_assert_eq(load_yaml(&cfg, plugin_yaml, &err), 0, "%s", err);
+	cr_assert_eq(cfg.n_plugins, 5, "the four defaults and mock");
+	sip = config_plugin_find(&cfg, "sip");
+	cr_assert_eq(sip->enabled, 0);
+	cr_assert_eq(sip->fallback, 0);
+	cr_assert_str_eq(sip->path, "/opt/rd_sip.so");
+	cr_assert(config_plugin_is_explicit(sip));
+	cr_assert_not(config_plugin_is_explicit(config_plugin_find(&cfg, "xmpp")));
+	cr_assert_eq(config_plugin_find(&cfg, "mock")->enabled, 1, "a new section is enabled by default");
+	cr_assert_null(config_plugin_find(&cfg, "nosuch"));
+	cr_assert_eq(sip->n_raw, ARRAY_SIZE(keys));
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		cr_assert_str_eq(sip->raw[i].key, keys[i], "values stay in file order");
+	/* A map key may hold dots: the last segment is found by offset, not by splitting. */
+	cr_assert_str_eq(raw_of(&cfg, "sip", "users.bob.smith")->key + raw_of(&cfg, "sip", "users.bob.smith")->leaf_off,
+			 "bob.smith");
+	cr_assert_eq(raw_of(&cfg, "sip", "users")->kind, CONFIG_RAW_MAP);
+	cr_assert_eq(raw_of(&cfg, "sip", "listen")->kind, CONFIG_RAW_LIST);
+	assert_strv(&raw_of(&cfg, "sip", "listen")->items, "127.0.0.1:5060", "[::1]:5060", NULL);
+	cr_assert(strstr(raw_of(&cfg, "sip", "min_expires")->where, ":7:18"), "%s",
+		  raw_of(&cfg, "sip", "min_expires")->where);
+	cr_assert(raw_of(&cfg, "mock", "empty")->is_null);
+	cr_assert_eq(raw_of(&cfg, "mock", "empty")->items.n, 0, "a null is the empty list");
+	config_deinit(&cfg);
+	assert_no_leaks();
+}
+
+Test(config, plugin_values_are_checked_by_type_on_request)
+{
+	const char *const *v;
+	const char *text;
+	struct rd_config cfg;
+	unsigned u;
+	size_t n;
+	int b;
+	char *err, *reason = NULL, *msg;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	cr_assert_eq(load_yaml(&cfg, plugin_yaml, &err), 0, "%s", err);
+	cr_assert_eq(config_raw_uint(raw_of(&cfg, "sip", "min_expires"), 1, 100, &u, &reason), 0);
+	cr_assert_eq(u, 60);
+	cr_assert_eq(config_raw_uint(raw_of(&cfg, "sip", "min_expires"), 61, 100, &u, &reason), -EINVAL);
+	cr_assert_str_eq(reason, "60 is out of range 61..100");
+	msg = config_plugin_message(config_plugin_find(&cfg, "sip"), raw_of(&cfg, "sip", "min_expires"),
+				    "min_expires", reason);
+	cr_assert(strstr(msg, ".yaml:7:18: plugins.sip.min_expires: 60 is out of range 61..100"), "%s", msg);
+	free(msg);
+	free(reason);
+	reason = NULL;
+	cr_assert_eq(config_raw_uint(raw_of(&cfg, "sip", "realm"), 0, 100, &u, &reason), -EINVAL);
+	cr_assert_str_eq(reason, "expected an integer");
+	free(reason);
+	reason = NULL;
+	cr_assert_eq(config_raw_string(raw_of(&cfg, "sip", "realm"), &text, &reason), 0);
+	cr_assert_str_eq(text, "example.org");
+	cr_assert_eq(config_raw_string(raw_of(&cfg, "sip", "min_expires"), &text, &reason), -EINVAL,
+		     "a plain number is not a string, as in the core's options");
+	cr_assert_str_eq(reason, "expected a string");
+	free(reason);
+	reason = NULL;
+	cr_assert_eq(config_raw_string(raw_of(&cfg, "sip", "users"), &text, &reason), -EINVAL);
+	free(reason);
+	reason = NULL;
+	cr_assert_eq(config_raw_bool(raw_of(&cfg, "sip", "flag"), &b, &reason), 0);
+	cr_assert_eq(b, 1);
+	cr_assert_eq(config_raw_bool(raw_of(&cfg, "sip", "realm"), &b, &reason), -EINVAL);
+	cr_assert_str_eq(reason, "expected true or false");
+	free(reason);
+	reason = NULL;
+	cr_assert_eq(config_raw_list(raw_of(&cfg, "sip", "realm"), &v, &n, &reason), 0, "one scalar is a list of one");
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(v[0], "example.org");
+	cr_assert_eq(config_raw_list(raw_of(&cfg, "sip", "users"), &v, &n, &reason), -EINVAL);
+	cr_assert_str_eq(reason, "expected a list");
+	free(reason);
+	/* An absent key is placed at its section, or nowhere for a built-in one. */
+	msg = config_plugin_message(config_plugin_find(&cfg, "sip"), NULL, "max_contacts", "missing");
+	cr_assert(strstr(msg, ".yaml:2:3: plugins.sip.max_contacts: missing"), "%s", msg);
+	free(msg);
+	msg = config_plugin_message(config_plugin_find(&cfg, "tel"), NULL, "x", "bad");
+	cr_assert_str_eq(msg, "plugins.tel.x: bad");
+	free(msg);
+	config_deinit(&cfg);
+	assert_no_leaks();
+}
+
+Test(config, set_plugin_keys)
+{
+	const struct config_plugin *p;
+	const char *text;
+	struct rd_config cfg;
+	unsigned u;
+	char *reason = NULL, *msg;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	set_ok(&cfg, "plugins.sip.min_expires=60");
+	set_ok(&cfg, "plugins.sip.listen=127.0.0.1:5060, 127.0.0.1:5062");
+	set_ok(&cfg, "plugins.sip.users.alice.password=pw,with,commas");
+	set_ok(&cfg, "plugins.sip.fallback=false");
+	set_ok(&cfg, "plugins.new.enabled=false");
+	set_ok(&cfg, "plugins.other.x=1");
+	p = config_plugin_find(&cfg, "sip");
+	cr_assert(config_plugin_is_explicit(p));
+	cr_assert_eq(p->fallback, 0);
+	cr_assert_eq(config_raw_uint(raw_of(&cfg, "sip", "min_expires"), 1, 100, &u, &reason), 0);
+	cr_assert_eq(u, 60);
+	cr_assert_str_eq(raw_of(&cfg, "sip", "min_expires")->where, "--set plugins.sip.min_expires");
+	assert_strv(&raw_of(&cfg, "sip", "listen")->items, "127.0.0.1:5060", "127.0.0.1:5062", NULL);
+	/* Any --set text is a string too, whole. */
+	cr_assert_eq(config_raw_string(raw_of(&cfg, "sip", "users.alice.password"), &text, &reason), 0);
+	cr_assert_str_eq(text, "pw,with,commas");
+	cr_assert_eq(raw_of(&cfg, "sip", "users")->kind, CONFIG_RAW_MAP, "parents are made");
+	cr_assert_eq(raw_of(&cfg, "sip", "users.alice")->kind, CONFIG_RAW_MAP);
+	cr_assert_eq(config_raw_uint(raw_of(&cfg, "sip", "min_expires"), 61, 100, &u, &reason), -EINVAL);
+	msg = config_plugin_message(p, raw_of(&cfg, "sip", "min_expires"), "min_expires", reason);
+	cr_assert_str_eq(msg, "--set plugins.sip.min_expires: 60 is out of range 61..100");
+	free(msg);
+	msg = config_plugin_message(p, raw_of(&cfg, "sip", "users"), "users", "expected a string");
+	cr_assert_str_eq(msg, "--set plugins.sip.users.alice.password: plugins.sip.users: expected a string");
+	free(msg);
+	free(reason);
+	cr_assert_eq(config_plugin_find(&cfg, "new")->enabled, 0);
+	cr_assert(config_plugin_is_explicit(config_plugin_find(&cfg, "other")));
+	/* A later --set replaces the value; a file over it does too. */
+	set_ok(&cfg, "plugins.sip.min_expires=90");
+	cr_assert_str_eq(raw_of(&cfg, "sip", "min_expires")->text, "90");
+	cr_assert_eq(config_plugin_find(&cfg, "sip")->n_raw, 5);
+	set_fails(&cfg, "plugins.sip=1", "--set plugins.sip: unknown key");
+	set_fails(&cfg, "plugins.Sip.x=1", "--set plugins.Sip.x: 'Sip' is not a plugin name (a-z, then up to 30 of a-z 0-9 _)");
+	set_fails(&cfg, "plugins.sip.a..b=1", "--set plugins.sip.a..b: 'a..b' is not a plugin option name");
+	set_fails(&cfg, "plugins.sip.a.b.c.d.e=1", "--set plugins.sip.a.b.c.d.e: 'a.b.c.d.e' is nested deeper than 4 levels");
+	set_fails(&cfg, "plugins.sip.enabled=yes", "--set plugins.sip.enabled: 'yes' is not one of false|true");
+	set_fails(&cfg, "plugins.sip.listen=a,,b", "--set plugins.sip.listen: empty list item");
+	set_fails(&cfg, "fallback.timeout_ms=30001", "--set fallback.timeout_ms: 30001 is out of range 100..30000");
+	config_deinit(&cfg);
+	assert_no_leaks();
+}
+
+Test(config, failed_load_keeps_plugin_values)
+{
+	struct rd_config cfg, before;
+	char *err;
+
+	cr_assert_eq(config_init(&cfg), 0);
+	cr_assert_eq(load_yaml(&cfg, plugin_yaml, &err), 0, "%s", err);
+	cr_assert_eq(config_init(&before), 0);
+	cr_assert_eq(load_yaml(&before, plugin_yaml, &err), 0, "%s", err);
+	cr_assert_eq(load_yaml(&cfg, "plugins:\n  sip: {realm: other, min_expires: 1, x: [{}]}\n", &err), -EINVAL);
+	free(err);
+	assert_config_eq(&cfg, &before);
+	/* A good file changes only what it names. */
+	cr_assert_eq(load_yaml(&cfg, "plugins:\n  sip: {realm: \"other\"}\n", &err), 0, "%s", err);
+	cr_assert_str_eq(raw_of(&cfg, "sip", "realm")->text, "other");
+	cr_assert_str_eq(raw_of(&cfg, "sip", "min_expires")->text, "60");
+	config_deinit(&cfg);
+	config_deinit(&before);
+	assert_no_leaks();
+}
+
+/* ------------------------------------------------------------------------- */
 
 #ifdef FAULTS
 /* A configuration with every map filled, so that copies and frees walk them. */
@@ -1928,6 +2181,7 @@ static void fill_maps(struct rd_config *cfg)
 	set_ok(cfg, "http.tokens.ops.scopes=sip:*,tel:*");
 	set_ok(cfg, "policy.domains.example.com.keys=" KEY_A);
 	set_ok(cfg, "dns.dht_zones.a.p2p.ns=ns1.a.p2p,ns2.a.p2p");
+	set_ok(cfg, "plugins.sip.users.alice.password=secret");
 }
 
 /* Fail each allocation of config_load(@p yaml) in turn: no leak, no change, then success. */
@@ -1971,6 +2225,7 @@ static void load_under_faults(const char *yaml, int final_ret)
 Test(config, allocation_failures_in_load)
 {
 	load_under_faults(full_yaml, 0);
+	load_under_faults(plugin_yaml, 0);
 	load_under_faults("log: {level: loud}\n", -EINVAL);
 	load_under_faults("http: {listen: [\"127.0.0.1:1\", \"x\"]}\n", -EINVAL);
 	load_under_faults("http:\n  threads: 1\n bad\n", -EINVAL);
@@ -1987,6 +2242,10 @@ Test(config, allocation_failures_in_init_and_set)
 		"dns.dht_zones.new.p2p.serial=5",
 		"dns.dht_zones.a.p2p.hostmaster=hm.a.p2p",
 		"dns.enum_suffixes=e164.arpa,e164.example.org",
+		"plugins.sip.min_expires=60",
+		"plugins.sip.users.bob.password=x",
+		"plugins.new.listen=127.0.0.1:1,127.0.0.1:2",
+		"plugins.new.enabled=false",
 	};
 	long n;
 

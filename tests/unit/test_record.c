@@ -636,6 +636,32 @@ Test(record, decode_rejects_bad_signatures)
 	expect_decode(&r, -EKEYREJECTED, "signed by a key other than the publisher");
 }
 
+Test(record, decode_trusted_skips_signatures_but_not_form)
+{
+	struct record f = kat_fields();
+	uint8_t wire[RECORD_MAX_SIZE];
+	size_t len = 0;
+	struct record *rec = NULL;
+
+	encode_ok(&f, &device, wire, &len);
+	cr_assert_eq(record_decode_trusted(wire, len, &rec), 0);
+	cr_assert_str_eq(rec->uri, f.uri);
+	cr_assert_eq(rec->seq, f.seq);
+	record_free(rec);
+	rec = NULL;
+	/* A bad signature is not looked at: that is the point, and why only own records may use it. */
+	wire[len - 1] ^= 0x01;
+	cr_assert_eq(record_decode(wire, len, &rec), -EKEYREJECTED);
+	cr_assert_eq(record_decode_trusted(wire, len, &rec), 0);
+	record_free(rec);
+	rec = NULL;
+	/* The form still is. */
+	for (size_t cut = 0; cut < len; cut++)
+		cr_assert_eq(record_decode_trusted(wire, cut, &rec), -EBADMSG, "truncated to %zu", cut);
+	cr_assert_eq(record_decode_trusted(NULL, 0, &rec), -EBADMSG);
+	cr_assert_null(rec);
+}
+
 /** A raw cert section: @p signer delegates @p pattern to @p device_pub until not_after 99. */
 static size_t raw_cert(uint8_t *out, size_t cap, const struct keypair *signer,
 		       const uint8_t *device_pub, const char *pattern)
