@@ -8,7 +8,9 @@
  * Normalize a sip: or sips: URI (scheme in any case) to its address of
  * record: scheme lower-cased, URI parameters and headers dropped, escapes of
  * characters that need none resolved (and the rest upper-cased), host
- * lower-cased, user and password case kept, the default port dropped.
+ * lower-cased, user and password case kept, an explicit port kept, even the
+ * default one (RFC 3261 19.1.4: sip:bob@biloxi.com and sip:bob@biloxi.com:5060
+ * differ).
  * Thread-safe, allocation-free.
  * @param[out] ret written on success only: name = the AoR, host = its host,
  *        instance = "".

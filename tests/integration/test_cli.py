@@ -60,7 +60,7 @@ class Cli(harness.ResolverdTestCase):
 
     def test_1_urictl_publish_resolve_list_unpublish(self):
         uri = "sip:kim@cli.example"
-        r = self.urictl("publish", "SIP:kim@CLI.example:5060", "sip:kim@192.0.2.1:5062", "--instance", "k1",
+        r = self.urictl("publish", "SIP:kim@CLI.example;transport=tcp", "sip:kim@192.0.2.1:5062", "--instance", "k1",
                         "--q", "0.5", "--expires", "300")
         self.assert_exit(r, 0)
         self.assertRegex(r.stdout, r"^sip:kim@cli\.example sip:kim@192\.0\.2\.1:5062 q=0\.5 expires=(300|299) "
@@ -389,7 +389,7 @@ class Cli(harness.ResolverdTestCase):
 
     def test_6_example_client(self):
         uri = "sip:lou@cli.example"
-        r = self.example("publish", "sip:lou@CLI.EXAMPLE:5060", "sip:lou@192.0.2.6", "--expires", "300", "--q", "0.7")
+        r = self.example("publish", "sip:lou@CLI.EXAMPLE;transport=udp", "sip:lou@192.0.2.6", "--expires", "300", "--q", "0.7")
         self.assert_exit(r, 0)
         lines = r.stdout.splitlines()
         self.assertEqual(len(lines), 3, r.stdout)

@@ -34,7 +34,7 @@ class Overlay(harness.ResolverdTestCase):
         return r.json["bindings"] if r.status == 200 else []
 
     def test_1_publish_on_one_resolve_on_another(self):
-        r = self.n[0].publish("sip:Alice@Example.COM:5060", "sip:alice@192.0.2.1:5070",
+        r = self.n[0].publish("sip:Alice@Example.COM;transport=tcp", "sip:alice@192.0.2.1:5070",
                               instance="desk", q=0.8, expires=300)
         self.assertEqual(r.status, 201, r)
         got = wait_until(lambda: self.live(self.n[4], "sip:Alice@example.com"), 5)
