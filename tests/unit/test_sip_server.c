@@ -839,6 +839,16 @@ Test(sip_server, other_methods_to_the_server_get_405)
 	cr_assert(strstr(last(), "\r\nAllow: "), "%s", last());
 }
 
+Test(sip_server, unknown_methods_to_the_server_get_501)
+{
+	udp(req("FROB", "sip:127.0.0.1", "z9hG4bK-501", NULL));
+	cr_assert_eq(last_status(), 501, "%s", last());
+	cr_assert(strstr(last(), "\r\nAllow: OPTIONS, REGISTER"), "%s", last());
+	/* To an address of record, any method is redirected: it is a lookup. */
+	udp(req("FROB", "sip:nobody@example.com", "z9hG4bK-501b", NULL));
+	cr_assert_eq(last_status(), 404, "%s", last());
+}
+
 Test(sip_server, options_to_the_server_gets_200_with_allow)
 {
 	udp(req("OPTIONS", "sip:127.0.0.1:5060", "z9hG4bK-opt", NULL));

@@ -233,6 +233,19 @@ static void handle_cancel(struct sip_registrar *r, struct sip_txn *t, const stru
 		txn_reply(r, inv, 487, "Request Terminated", NULL);
 }
 
+/* Methods of RFC 3261 and its registered extensions: to the server itself, they get 405; others 501. */
+static bool method_known(const char *method)
+{
+	static const char *const known[] = {
+		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE",
+		"NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE",
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(method, known[i]) == 0)
+			return true;
+	return false;
+}
+
 static void dispatch(struct sip_registrar *r, struct sip_txn *t, const struct sip_dest *d, const struct sip_msg *m)
 {
 	if (m->err_code) {
@@ -253,8 +266,10 @@ static void dispatch(struct sip_registrar *r, struct sip_txn *t, const struct si
 		if (strcmp(m->method, "OPTIONS") == 0)
 			txn_reply(r, t, 200, "OK",
 				  "Allow: " SIP_ALLOW "\r\nAccept: application/sdp\r\nSupported: \r\n");
-		else
+		else if (method_known(m->method)) /* RFC 3261 8.2.1 */
 			txn_reply(r, t, 405, "Method Not Allowed", "Allow: OPTIONS, REGISTER\r\n");
+		else /* RFC 3261 21.5.2: the method is not recognized */
+			txn_reply(r, t, 501, "Not Implemented", "Allow: OPTIONS, REGISTER\r\n");
 		return;
 	}
 	if (m->max_forwards == 0) {
