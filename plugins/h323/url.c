@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Normalization of h323: URLs (RFC 3508) to the address of record that keys the DHT. */
 #include "plugins/h323/h323.h"
+#include "plugins/common/escape.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -76,29 +77,6 @@ static void text_putc(struct text *t, char c)
 	text_put(t, &c, 1);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/** Decode the escape at @p s ("%XY"). @return the byte, or -1 if it is not a valid escape. */
-static int unescape(const char *s, const char *end)
-{
-	int hi, lo;
-
-	if (end - s < 3)
-		return -1;
-	hi = hex_value(s[1]);
-	lo = hex_value(s[2]);
-	return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
-}
-
 static bool is_alpha(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -124,7 +102,7 @@ static int put_alias(struct text *t, const char *s, const char *end, const char 
 		int c = (unsigned char)*s;
 
 		if (c == '%') {
-			c = unescape(s, end);
+			c = esc_decode(s, end);
 			if (c < 0) {
 				*ret_reason = R_ESCAPE;
 				return -EINVAL;
@@ -292,7 +270,7 @@ static int check_params(const char *s, const char *end, const char **ret_reason)
 		const char *p = ++s; /* past ';' */
 
 		while (p < end && *p != ';') {
-			if (*p == '%' && unescape(p, end) < 0) {
+			if (*p == '%' && esc_decode(p, end) < 0) {
 				*ret_reason = R_ESCAPE;
 				return -EINVAL;
 			}

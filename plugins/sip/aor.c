@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* SIP and SIPS addresses of record: parse a sip:/sips: URI by the RFC 3261 grammar and rebuild its canonical AoR. */
 #include "plugins/sip/aor.h"
+#include "plugins/common/escape.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,17 +116,6 @@ static bool is_reserved(char c)
 	return in_set(c, ";/?:@&=+$,");
 }
 
-static int hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static char ascii_lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
@@ -166,7 +156,7 @@ static const char *check_bytes(const char *in)
 		if (c == '#')
 			return REASON_FRAGMENT;
 		/* in is NUL-terminated, so a truncated escape fails on the NUL. */
-		if (c == '%' && (hex_value(in[i + 1]) < 0 || hex_value(in[i + 2]) < 0))
+		if (c == '%' && (esc_hex_value(in[i + 1]) < 0 || esc_hex_value(in[i + 2]) < 0))
 			return REASON_BAD_ESCAPE;
 	}
 	return NULL;
@@ -241,7 +231,7 @@ static const char *put_userinfo_part(struct builder *b, struct span s, const cha
 		char c = s.p[i];
 
 		if (c == '%') {
-			unsigned char v = (unsigned char)(hex_value(s.p[i + 1]) << 4 | hex_value(s.p[i + 2]));
+			unsigned char v = (unsigned char)(esc_hex_value(s.p[i + 1]) << 4 | esc_hex_value(s.p[i + 2]));
 
 			i += 2;
 			if (is_unreserved((char)v))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The tel plugin: tel: URIs (RFC 3966) normalized to the global E.164 number the DHT and ENUM key on. */
 #include "resolverd/plugin.h"
+#include "plugins/common/escape.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -101,29 +102,6 @@ static bool is_separator(char c)
 	return c == '-' || c == '.' || c == '(' || c == ')';
 }
 
-static int hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/** The escape at @p s ("%XY") within [s, end). @return the byte, or -1. */
-static int unescape(const char *s, const char *end)
-{
-	int hi, lo;
-
-	if (end - s < 3)
-		return -1;
-	hi = hex_value(s[1]);
-	lo = hex_value(s[2]);
-	return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
-}
-
 /** A parameter: [name, name_end) and [value, end), value NULL when it has no '='. */
 struct param {
 	const char *name, *name_end;
@@ -147,7 +125,7 @@ static int check_chars(const char *s, const char *end, const char *extra, const 
 {
 	for (const char *p = s; p < end; p++) {
 		if (*p == '%') {
-			if (unescape(p, end) < 0) {
+			if (esc_decode(p, end) < 0) {
 				*ret_reason = R_ESCAPE;
 				return -EINVAL;
 			}
@@ -260,7 +238,7 @@ static int put_local(struct text *t, const char *s, const char *end, const struc
 	size_t n_prefix, n_local;
 
 	for (const char *p = s; p < end; p++) {
-		if (hex_value(*p) < 0 && *p != '*' && *p != '#' && !is_separator(*p)) {
+		if (esc_hex_value(*p) < 0 && *p != '*' && *p != '#' && !is_separator(*p)) {
 			*ret_reason = R_LOCAL_CHAR;
 			return -EINVAL;
 		}
@@ -328,7 +306,7 @@ static int put_isub(struct text *t, const struct param *isub, const char **ret_r
 		int c = (unsigned char)*p;
 
 		if (c == '%') {
-			c = unescape(p, isub->end);
+			c = esc_decode(p, isub->end);
 			p += 2;
 			if (!is_unreserved(c)) {
 				char esc[3] = {'%', hex[c >> 4], hex[c & 15]};

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* XMPP addresses: RFC 5122 URI parsing and RFC 6122 preparation (libidn) of a JID's three parts. */
 #include "plugins/xmpp/jid.h"
+#include "plugins/common/escape.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,17 +65,6 @@ struct jid_prep {
 	char *res;                    /**< resourceprep'd UTF-8, or NULL */
 };
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_unreserved(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -136,7 +126,7 @@ static const char *check_chars(const char *in, size_t len)
 		if (c < 0x80 && strchr("\"<>\\^`{|}", c) != NULL)
 			return REASON_BAD_CHAR;
 		/* in is NUL-terminated, so a truncated escape fails on the NUL. */
-		if (c == '%' && (hex_value(in[i + 1]) < 0 || hex_value(in[i + 2]) < 0))
+		if (c == '%' && (esc_hex_value(in[i + 1]) < 0 || esc_hex_value(in[i + 2]) < 0))
 			return REASON_BAD_ESCAPE;
 	}
 	return utf8_valid(in, len) ? NULL : REASON_UTF8;
@@ -209,7 +199,7 @@ static int decode(const char *s, size_t n, char **ret, const char **reason)
 		char c = s[i];
 
 		if (c == '%') {
-			c = (char)(hex_value(s[i + 1]) << 4 | hex_value(s[i + 2]));
+			c = (char)(esc_hex_value(s[i + 1]) << 4 | esc_hex_value(s[i + 2]));
 			i += 2;
 		}
 		out[len++] = c;
