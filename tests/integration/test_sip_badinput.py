@@ -342,6 +342,59 @@ class SipBadInput(harness.ResolverdTestCase):
         self.assertIn(KEEPER_CONTACT.encode(), r.body)
 
 
+class SipTcpCaps(harness.ResolverdTestCase):
+    """plugins.sip.tcp.max_connections and tcp.idle_timeout_ms bound the SIP server's TCP connections."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            reason = sipkit.resolverd_sip_available()
+            if reason:
+                raise RuntimeError("resolverd SIP server not available: " + reason)
+            cls.capped = sipkit.resolverd_sip_node(cls, "capped", extra=["plugins.sip.tcp.max_connections=2",
+                                                                       "plugins.sip.tcp.idle_timeout_ms=600"])
+            cls.capped.start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.capped.sip_port), timeout=3)
+        self.addCleanup(s.close)
+        return s
+
+    def closed_by_server(self, s, within):
+        s.settimeout(within)
+        try:
+            return s.recv(1) == b""
+        except (socket.timeout, TimeoutError):
+            return False
+        except ConnectionResetError:
+            return True
+
+    def test_1_connections_past_the_cap_are_closed(self):
+        a, b = self.connect(), self.connect()
+        time.sleep(0.2)  # both accepted before the third arrives
+        c = self.connect()
+        self.assertTrue(self.closed_by_server(c, 2), "a third connection stayed open past max_connections=2")
+        # The two admitted ones still serve, and the listener takes a new one once a slot frees.
+        a.sendall(request("OPTIONS", uri="sip:127.0.0.1", user="cap").replace(
+            "{via}", "SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bK-cap%d" % time.monotonic_ns()).encode())
+        a.settimeout(3)
+        self.assertEqual(sipkit.status_of(a.recv(65536)), 200)
+        b.close()
+        a.close()
+        time.sleep(0.3)
+        self.assertEqual(sipkit.options(self.capped.sip_port, "tcp", timeout=2), 200)
+
+    def test_2_silent_connections_are_closed(self):
+        s = self.connect()
+        t0 = time.monotonic()
+        self.assertTrue(self.closed_by_server(s, 5), "a silent connection outlived idle_timeout_ms=600")
+        self.assertGreaterEqual(time.monotonic() - t0, 0.4)
+
+
 def make_test(row_):
     def test(self):
         self.check_row(*row_)
