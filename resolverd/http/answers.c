@@ -116,6 +116,12 @@ void answers_update(struct answers *a, const struct cache_view *view)
 	}
 }
 
+bool answers_has(struct answers *a, const char *uri)
+{
+	/* Only the loop thread writes the map, and this is the loop thread: no lock needed to read. */
+	return map_get(&a->map, uri) != NULL;
+}
+
 void answers_forget(struct answers *a, const char *uri)
 {
 	pthread_rwlock_wrlock(&a->lock);

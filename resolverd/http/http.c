@@ -251,6 +251,11 @@ static void on_sweep(uv_timer_t *timer)
 void http_on_cache_change(void *ud, const struct cache_view *view)
 {
 	struct http_server *srv = ud;
+	/* Only URIs an HTTP client asked for keep a ready answer: the rest (names looked up by DNS or a
+	 * plugin, such as every address of record a SIP phone registers) would cost a JSON rendering per
+	 * change and memory for nothing. A first HTTP request renders its own (ops.c). */
+	if (!answers_has(&srv->answers, view->uri))
+		return;
 	/* No binding where a plugin has a fallback: the loop must ask it, so no ready answer. */
 	if (view->n == 0 && hosts_can_fallback(srv->ctx.hosts, view->uri))
 		answers_forget(&srv->answers, view->uri);

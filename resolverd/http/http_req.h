@@ -151,6 +151,8 @@ bool answers_try_serve(struct answers *a, struct MHD_Connection *conn, const cha
 void answers_update(struct answers *a, const struct cache_view *view);
 /** Loop thread: drop the ready answer of @p uri, if any (a plugin's fallback must be asked instead). */
 void answers_forget(struct answers *a, const char *uri);
+/** Loop thread: whether @p uri has a ready answer (one an HTTP client asked for). */
+bool answers_has(struct answers *a, const char *uri);
 /**
  * Any thread: the 200 resolve response for a plugin's DNS fallback answer
  * @p targets (best first), computed at @p at (each lives ttl from then):
