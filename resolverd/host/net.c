@@ -846,32 +846,49 @@ static void deliver_addrs(struct net_query *q, const unsigned char *abuf, int al
 	free(rrs);
 }
 
+/*
+ * The records a c-ares parser found (@p rc its status, @p n of them), as
+ * rd_dns_rr with their type and TTL set; the caller fills the rest.
+ * @return 0 and *ret (owned), or the status to report (-ENOENT when n is 0).
+ */
+static int answer_rrs(int rc, size_t n, const unsigned char *abuf, int alen, uint16_t type,
+		      struct rd_dns_rr **ret)
+{
+	if (rc == 0 && n == 0)
+		rc = -ENOENT;
+	if (rc < 0)
+		return rc;
+	struct rd_dns_rr *rrs = calloc(n, sizeof(*rrs));
+	uint32_t *ttls = calloc(n, sizeof(*ttls));
+	rc = rrs && ttls ? answer_ttls(abuf, alen, type, ttls, n) : -EIO;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rrs[i] = (struct rd_dns_rr){.type = type, .ttl = ttls[i]};
+	free(ttls);
+	if (rc < 0) {
+		free(rrs);
+		return rc;
+	}
+	*ret = rrs;
+	return 0;
+}
+
 static void deliver_srv(struct net_query *q, const unsigned char *abuf, int alen)
 {
 	struct ares_srv_reply *list = NULL;
 	struct rd_dns_rr *rrs = NULL;
-	uint32_t *ttls = NULL;
 	size_t n = 0, i = 0;
 	int rc = status_to_errno(ares_parse_srv_reply(abuf, alen, &list));
 
 	for (struct ares_srv_reply *r = list; r; r = r->next)
 		n++;
-	if (rc == 0 && n == 0)
-		rc = -ENOENT;
-	if (rc == 0) {
-		rrs = calloc(n, sizeof(*rrs));
-		ttls = calloc(n, sizeof(*ttls));
-		rc = rrs && ttls ? answer_ttls(abuf, alen, RD_DNS_SRV, ttls, n) : -EIO;
-	}
+	rc = answer_rrs(rc, n, abuf, alen, RD_DNS_SRV, &rrs);
 	for (struct ares_srv_reply *r = list; rc == 0 && r; r = r->next, i++) {
-		rrs[i] = (struct rd_dns_rr){.type = RD_DNS_SRV, .ttl = ttls[i]};
 		rrs[i].u.srv.priority = r->priority;
 		rrs[i].u.srv.weight = r->weight;
 		rrs[i].u.srv.port = r->port;
 		rrs[i].u.srv.target = *strip_dot(r->host) ? r->host : ".";
 	}
 	q->cb(q->ud, rc, rc == 0 ? rrs : NULL, rc == 0 ? n : 0);
-	free(ttls);
 	free(rrs);
 	ares_free_data(list);
 }
@@ -880,21 +897,13 @@ static void deliver_naptr(struct net_query *q, const unsigned char *abuf, int al
 {
 	struct ares_naptr_reply *list = NULL;
 	struct rd_dns_rr *rrs = NULL;
-	uint32_t *ttls = NULL;
 	size_t n = 0, i = 0;
 	int rc = status_to_errno(ares_parse_naptr_reply(abuf, alen, &list));
 
 	for (struct ares_naptr_reply *r = list; r; r = r->next)
 		n++;
-	if (rc == 0 && n == 0)
-		rc = -ENOENT;
-	if (rc == 0) {
-		rrs = calloc(n, sizeof(*rrs));
-		ttls = calloc(n, sizeof(*ttls));
-		rc = rrs && ttls ? answer_ttls(abuf, alen, RD_DNS_NAPTR, ttls, n) : -EIO;
-	}
+	rc = answer_rrs(rc, n, abuf, alen, RD_DNS_NAPTR, &rrs);
 	for (struct ares_naptr_reply *r = list; rc == 0 && r; r = r->next, i++) {
-		rrs[i] = (struct rd_dns_rr){.type = RD_DNS_NAPTR, .ttl = ttls[i]};
 		rrs[i].u.naptr.order = r->order;
 		rrs[i].u.naptr.preference = r->preference;
 		rrs[i].u.naptr.flags = (const char *)r->flags;
@@ -904,7 +913,6 @@ static void deliver_naptr(struct net_query *q, const unsigned char *abuf, int al
 		rrs[i].u.naptr.replacement = strip_dot(r->replacement);
 	}
 	q->cb(q->ud, rc, rc == 0 ? rrs : NULL, rc == 0 ? n : 0);
-	free(ttls);
 	free(rrs);
 	ares_free_data(list);
 }
